@@ -1,0 +1,1 @@
+"""Adapters: the ports of :mod:`domain.ports` over real storage and networks."""

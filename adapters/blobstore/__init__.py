@@ -1,0 +1,1 @@
+"""BlobStore adapters: local filesystem (default), memory, and later S3."""

@@ -1,0 +1,1 @@
+"""MetadataStore adapters: SQLite (default), memory, and later PostgreSQL."""

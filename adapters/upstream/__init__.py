@@ -1,0 +1,1 @@
+"""Upstream adapters: HTTP(S) fetches from remote registries."""

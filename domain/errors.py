@@ -1,0 +1,83 @@
+"""The closed set of domain errors.
+
+Adapters raise only these; each protocol edge maps them to its own wire error
+exactly once. An adapter that cannot tell what went wrong raises
+:class:`Transient` (never :class:`NotFound`), keeping the cause with ``from``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Conflict",
+    "DigestMismatch",
+    "InvalidInput",
+    "InvalidKey",
+    "NoraError",
+    "NotFound",
+    "OffsetMismatch",
+    "Permanent",
+    "RangeNotSatisfiable",
+    "TooLarge",
+    "Transient",
+    "Unsupported",
+]
+
+
+class NoraError(Exception):
+    """Base of every domain error; ``detail`` is safe to show to a client."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(NoraError):
+    """The key, document, upload or upstream object does not exist."""
+
+
+class Conflict(NoraError):
+    """A compare-and-swap lost, or something immutable already exists."""
+
+
+class InvalidInput(NoraError):
+    """Client input broke a grammar or a rule; nothing was stored."""
+
+
+class InvalidKey(InvalidInput):
+    """A storage key would escape its namespace (traversal, NUL, absolute path)."""
+
+
+class DigestMismatch(InvalidInput):
+    """The bytes received do not hash to the digest the client announced."""
+
+
+class OffsetMismatch(InvalidInput):
+    """A chunk was sent for an offset other than the upload's current size."""
+
+    def __init__(self, detail: str = "", *, expected: int = 0) -> None:
+        super().__init__(detail)
+        self.expected = expected
+
+
+class RangeNotSatisfiable(InvalidInput):
+    """A byte range lies outside the stored object."""
+
+    def __init__(self, detail: str = "", *, size: int = 0) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class TooLarge(InvalidInput):
+    """A body exceeded the configured or protocol size limit."""
+
+
+class Unsupported(NoraError):
+    """The operation is valid but switched off or not offered here."""
+
+
+class Transient(NoraError):
+    """A backend failed in a way that may succeed on retry (timeouts, I/O, 5xx)."""
+
+
+class Permanent(NoraError):
+    """A backend failed in a way that retrying will not fix (corruption, bad config)."""

@@ -1,0 +1,226 @@
+"""The ports every adapter implements, and the value types they exchange.
+
+The docstrings here are the specification: each sentence about an edge case is
+checked by the contract suites in ``tests/contract/`` against every adapter.
+All keys pass :func:`domain.keys.check_key` before an adapter touches storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import msgspec
+
+__all__ = [
+    "ANY_VERSION",
+    "MUST_NOT_EXIST",
+    "BlobInfo",
+    "BlobPage",
+    "BlobReader",
+    "BlobStore",
+    "Clock",
+    "DocPage",
+    "Document",
+    "LocalFiles",
+    "MetadataStore",
+    "Upstream",
+    "UpstreamResponse",
+]
+
+MUST_NOT_EXIST = 0
+"""``expected`` version for a put that must create the document."""
+
+ANY_VERSION: None = None
+"""``expected`` version for an unconditional put or delete."""
+
+
+class BlobInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What a BlobStore knows about a stored blob."""
+
+    key: str
+    size: int
+    modified: datetime | None = None
+
+
+class BlobPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of a listing; pass ``next_after`` back as ``after`` for the next."""
+
+    items: list[BlobInfo]
+    next_after: str | None = None
+
+
+class BlobReader(Protocol):
+    """An opened blob (or byte range of it), ready to stream.
+
+    ``start``/``end`` are the served range, ``end`` exclusive; ``info.size`` is
+    the whole blob's size. Iterating yields the bytes of ``[start, end)`` and
+    releases the underlying handle when done; ``aclose`` releases it early.
+    """
+
+    info: BlobInfo
+    start: int
+    end: int
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Bytes by key, written atomically, read by range.
+
+    - ``put`` consumes ``chunks`` fully; the key becomes visible only once every
+      byte is durable, replacing any previous blob at once. If ``chunks`` raises,
+      nothing is stored and the previous blob (if any) is untouched.
+    - ``open`` of a missing key raises ``NotFound``. A range with
+      ``start >= size`` (except ``start == 0`` on an empty blob) raises
+      ``RangeNotSatisfiable``; an ``end`` past the size is clamped.
+    - ``stat`` of a missing key raises ``NotFound``.
+    - ``delete`` of a missing key raises ``NotFound``.
+    - ``list`` yields blobs whose key starts with ``prefix``, sorted by key,
+      strictly after ``after``, at most ``limit``; an unknown prefix yields an
+      empty page. Uploads in progress are never listed.
+    - Resumable uploads: ``begin_upload`` returns an id; the upload's bytes and
+      size live in the shared storage, so any store instance over the same
+      storage can ``append``, ``upload_size``, ``open_upload``, ``commit`` or
+      ``abort`` it. ``append`` at an offset other than the current size raises
+      ``OffsetMismatch`` and writes nothing. ``commit`` makes the bytes visible
+      at ``key`` atomically and forgets the upload. Unknown ids raise
+      ``NotFound``.
+    - Invalid keys (traversal, NUL, absolute) raise ``InvalidKey``.
+    """
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> BlobInfo: ...
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> BlobReader: ...
+
+    async def stat(self, key: str) -> BlobInfo: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def list(
+        self, prefix: str = "", *, after: str | None = None, limit: int = 1000
+    ) -> BlobPage: ...
+
+    async def begin_upload(self) -> str: ...
+
+    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int: ...
+
+    async def upload_size(self, upload_id: str) -> int: ...
+
+    async def open_upload(self, upload_id: str) -> BlobReader: ...
+
+    async def commit(self, upload_id: str, key: str) -> BlobInfo: ...
+
+    async def abort(self, upload_id: str) -> None: ...
+
+    async def check(self) -> None:
+        """Raise ``Transient`` unless the storage is reachable and writable."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class LocalFiles(Protocol):
+    """Optional capability: blobs are plain local files that can be sent zero-copy."""
+
+    def local_path(self, key: str) -> Path:
+        """The file holding ``key`` (which may vanish at any time)."""
+        ...
+
+
+class Document(msgspec.Struct, frozen=True):
+    """A stored document and the version to use for compare-and-swap."""
+
+    key: str
+    value: bytes
+    version: int
+
+
+class DocPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of a scan; pass ``next_after`` back as ``after`` for the next."""
+
+    items: list[Document]
+    next_after: str | None = None
+
+
+@runtime_checkable
+class MetadataStore(Protocol):
+    """Small documents by key with optimistic concurrency.
+
+    - Versions are positive integers that grow by one with every write.
+    - ``get`` of a missing key raises ``NotFound``.
+    - ``put`` with ``expected=MUST_NOT_EXIST`` creates the document or raises
+      ``Conflict`` if it exists; with a version it replaces the document only if
+      the stored version equals it, else raises ``Conflict`` (also when the key
+      is missing); with ``ANY_VERSION`` it writes unconditionally. It returns
+      the new version.
+    - ``delete`` of a missing key raises ``NotFound``; with a version that does
+      not match it raises ``Conflict``.
+    - ``scan`` yields documents whose key starts with ``prefix``, sorted by key,
+      strictly after ``after``, at most ``limit``; an unknown prefix yields an
+      empty page.
+    - Invalid keys raise ``InvalidKey``.
+    """
+
+    async def get(self, key: str) -> Document: ...
+
+    async def put(self, key: str, value: bytes, *, expected: int | None = ANY_VERSION) -> int: ...
+
+    async def delete(self, key: str, *, expected: int | None = ANY_VERSION) -> None: ...
+
+    async def scan(
+        self, prefix: str = "", *, after: str | None = None, limit: int = 1000
+    ) -> DocPage: ...
+
+    async def check(self) -> None:
+        """Raise ``Transient`` unless the store answers."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class UpstreamResponse(Protocol):
+    """An upstream answer whose body has not been read yet."""
+
+    status: int
+    headers: Mapping[str, str]
+
+    def body(self) -> AsyncIterator[bytes]:
+        """The body, streamed; may be iterated once."""
+        ...
+
+
+@runtime_checkable
+class Upstream(Protocol):
+    """Fetches from a remote registry.
+
+    ``fetch`` returns any HTTP status as a response (the policy decides what a
+    404 or 304 means); connection failures and timeouts raise ``Transient``.
+    The body is streamed and released when the context exits.
+    """
+
+    def fetch(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        method: str = "GET",
+    ) -> AbstractAsyncContextManager[UpstreamResponse]: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """The time source, so expiry and TTLs are testable."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware in UTC."""
+        ...

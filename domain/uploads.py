@@ -1,0 +1,257 @@
+"""Resumable uploads and verified content-addressed writes.
+
+An upload session is the client-visible life of a blob being written in
+chunks (OCI's POST/PATCH/PUT, and every format's single-request publish, which
+is one append). Its bytes live in the BlobStore's upload area and its
+timestamps in a metadata document, so any replica can continue it; only the
+running hash is kept per process, and a replica that lacks it re-reads the
+upload once at commit. A digest is always verified before the blob becomes
+visible at its content key: a mismatch discards the bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterable
+from datetime import datetime, timedelta
+from typing import Final
+
+import msgspec
+
+from domain.digests import Digest, MultiHasher, hashing
+from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound
+from domain.keys import blob_key, upload_key
+from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobStore, Clock, MetadataStore
+
+__all__ = ["DEFAULT_UPLOAD_TTL", "StoredBlob", "UploadSession", "UploadSessions"]
+
+DEFAULT_UPLOAD_TTL: Final = timedelta(hours=24)
+_HASHER_CACHE_SIZE: Final = 4096
+
+
+class UploadSession(msgspec.Struct, kw_only=True):
+    """Client-visible state of one upload."""
+
+    id: str
+    started: datetime
+    updated: datetime
+    size: int = 0
+
+
+class StoredBlob(msgspec.Struct, frozen=True, kw_only=True):
+    """A verified blob: where it lives, its size and every digest computed."""
+
+    info: BlobInfo
+    digests: dict[str, Digest]
+
+    @property
+    def sha256(self) -> Digest:
+        """The content address."""
+        return self.digests["sha256"]
+
+
+_session_codec = msgspec.json.Encoder()
+_session_decoder = msgspec.json.Decoder(UploadSession)
+
+
+class UploadSessions:
+    """Start, append to, inspect, commit, cancel and expire uploads.
+
+    Args:
+        blobs: where the bytes go.
+        meta: where session documents go.
+        clock: decides expiry.
+        ttl: an upload untouched for this long is gone.
+        algorithms: digests computed while streaming (sha256 is always among them).
+    """
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        meta: MetadataStore,
+        clock: Clock,
+        *,
+        ttl: timedelta = DEFAULT_UPLOAD_TTL,
+        algorithms: tuple[str, ...] = ("sha256",),
+    ) -> None:
+        self._blobs = blobs
+        self._meta = meta
+        self._clock = clock
+        self._ttl = ttl
+        self._algorithms = tuple(dict.fromkeys(("sha256", *algorithms)))
+        self._hashers: OrderedDict[str, MultiHasher] = OrderedDict()
+
+    async def start(self) -> UploadSession:
+        """Open a new, empty upload."""
+        upload_id = await self._blobs.begin_upload()
+        now = self._clock.now()
+        session = UploadSession(id=upload_id, started=now, updated=now)
+        await self._meta.put(
+            upload_key(upload_id), _session_codec.encode(session), expected=MUST_NOT_EXIST
+        )
+        self._remember(upload_id, MultiHasher(self._algorithms))
+        return session
+
+    async def status(self, upload_id: str) -> UploadSession:
+        """The upload's state; ``NotFound`` if unknown or expired (then cleaned up)."""
+        session, _ = await self._load(upload_id)
+        session.size = await self._blobs.upload_size(upload_id)
+        return session
+
+    async def append(
+        self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]
+    ) -> UploadSession:
+        """Append ``chunks`` at ``offset``, which must equal the current size.
+
+        Raises ``OffsetMismatch`` (nothing written) when it does not.
+        """
+        session, version = await self._load(upload_id)
+        hasher = self._hashers.pop(upload_id, None)
+        if hasher is not None and hasher.size != offset:
+            hasher = None
+        stream = hashing(chunks, hasher) if hasher is not None else chunks
+        size = await self._blobs.append(upload_id, offset, stream)
+        if hasher is not None and hasher.size == size:
+            self._remember(upload_id, hasher)
+        session.size = size
+        session.updated = self._clock.now()
+        try:
+            await self._meta.put(
+                upload_key(upload_id), _session_codec.encode(session), expected=version
+            )
+        except Conflict:
+            pass  # a concurrent touch refreshed the timestamp already; the bytes are what count
+        return session
+
+    async def commit(
+        self,
+        upload_id: str,
+        expected: Digest,
+        last_chunks: AsyncIterable[bytes] | None = None,
+    ) -> StoredBlob:
+        """Finish the upload: append ``last_chunks``, verify ``expected``, publish.
+
+        On ``DigestMismatch`` the upload is discarded and nothing is stored.
+        """
+        if last_chunks is not None:
+            size = await self._blobs.upload_size(upload_id)
+            await self.append(upload_id, size, last_chunks)
+        else:
+            await self._load(upload_id)
+        hasher = self._hashers.pop(upload_id, None)
+        size = await self._blobs.upload_size(upload_id)
+        if hasher is None or hasher.size != size or expected.algorithm not in hasher.digests():
+            hasher = await self._rehash(upload_id, expected.algorithm)
+        digests = hasher.digests()
+        if digests[expected.algorithm] != expected:
+            await self.cancel(upload_id)
+            raise DigestMismatch(
+                f"content hashes to {digests[expected.algorithm]}, not {expected}"
+            )
+        key = blob_key(digests["sha256"])
+        try:
+            info = await self._blobs.stat(key)
+        except NotFound:
+            info = await self._blobs.commit(upload_id, key)
+        else:
+            await self._blobs.abort(upload_id)
+        await self._forget(upload_id)
+        return StoredBlob(info=info, digests=digests)
+
+    async def cancel(self, upload_id: str) -> None:
+        """Discard the upload; ``NotFound`` if it does not exist."""
+        self._hashers.pop(upload_id, None)
+        await self._blobs.abort(upload_id)
+        await self._forget(upload_id)
+
+    async def store(
+        self,
+        chunks: AsyncIterable[bytes],
+        expected: Digest | None = None,
+        *,
+        algorithms: tuple[str, ...] = (),
+    ) -> StoredBlob:
+        """Write a whole stream as one verified, content-addressed blob.
+
+        ``expected`` (if given) must match or nothing is stored; ``algorithms``
+        adds digests to compute on the way (npm wants sha1 and sha512).
+        """
+        wanted = tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms)))
+        if expected is not None and expected.algorithm not in wanted:
+            wanted = (*wanted, expected.algorithm)
+        hasher = MultiHasher(wanted)
+        upload_id = await self._blobs.begin_upload()
+        try:
+            await self._blobs.append(upload_id, 0, hashing(chunks, hasher))
+        except BaseException:
+            await self._blobs.abort(upload_id)
+            raise
+        digests = hasher.digests()
+        if expected is not None and digests[expected.algorithm] != expected:
+            await self._blobs.abort(upload_id)
+            raise DigestMismatch(
+                f"content hashes to {digests[expected.algorithm]}, not {expected}"
+            )
+        key = blob_key(digests["sha256"])
+        try:
+            info = await self._blobs.stat(key)
+        except NotFound:
+            info = await self._blobs.commit(upload_id, key)
+        else:
+            await self._blobs.abort(upload_id)
+        return StoredBlob(info=info, digests=digests)
+
+    async def expire(self, *, limit: int = 1000) -> int:
+        """Discard uploads untouched for longer than the TTL; returns how many."""
+        removed = 0
+        after: str | None = None
+        cutoff = self._clock.now() - self._ttl
+        while removed < limit:
+            page = await self._meta.scan("uploads/", after=after, limit=200)
+            for doc in page.items:
+                session = _session_decoder.decode(doc.value)
+                if session.updated < cutoff:
+                    await self._discard(session.id)
+                    removed += 1
+            if page.next_after is None:
+                break
+            after = page.next_after
+        return removed
+
+    async def _load(self, upload_id: str) -> tuple[UploadSession, int]:
+        try:
+            doc = await self._meta.get(upload_key(upload_id))
+        except InvalidInput:
+            raise NotFound("unknown upload") from None
+        session = _session_decoder.decode(doc.value)
+        if self._clock.now() - session.updated > self._ttl:
+            await self._discard(upload_id)
+            raise NotFound("upload expired")
+        return session, doc.version
+
+    async def _discard(self, upload_id: str) -> None:
+        self._hashers.pop(upload_id, None)
+        try:
+            await self._blobs.abort(upload_id)
+        except NotFound:
+            pass
+        await self._forget(upload_id)
+
+    async def _forget(self, upload_id: str) -> None:
+        try:
+            await self._meta.delete(upload_key(upload_id))
+        except NotFound:
+            pass
+
+    async def _rehash(self, upload_id: str, extra: str) -> MultiHasher:
+        hasher = MultiHasher(tuple(dict.fromkeys((*self._algorithms, extra))))
+        reader = await self._blobs.open_upload(upload_id)
+        async for chunk in reader:
+            hasher.update(chunk)
+        return hasher
+
+    def _remember(self, upload_id: str, hasher: MultiHasher) -> None:
+        self._hashers[upload_id] = hasher
+        self._hashers.move_to_end(upload_id)
+        while len(self._hashers) > _HASHER_CACHE_SIZE:
+            self._hashers.popitem(last=False)

@@ -1,0 +1,113 @@
+"""The ``nora`` command: ``serve`` now; backup, restore, mirror, gc, user and token later."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+
+from entrypoints import __version__
+from entrypoints.config import ConfigError, Settings, env_name, load_settings
+
+__all__ = ["main"]
+
+_SERVE_FLAGS: tuple[tuple[str, str, type], ...] = (
+    ("host", "address to bind (NORA_HOST)", str),
+    ("port", "port to bind (NORA_PORT)", str),
+    ("storage_path", "data directory (NORA_STORAGE_PATH)", str),
+    ("storage_mode", "filesystem or memory (NORA_STORAGE_MODE)", str),
+    ("metadata_url", "sqlite:///file or memory:// (NORA_METADATA_URL)", str),
+    ("public_url", "external base URL for links (NORA_PUBLIC_URL)", str),
+    ("log_level", "debug, info, warning or error (NORA_LOG_LEVEL)", str),
+    ("workers", "worker processes (NORA_WORKERS)", str),
+    ("server", "uvicorn or granian (NORA_SERVER)", str),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nora",
+        description="NORA: one artifact registry for every package manager.",
+    )
+    parser.add_argument("--version", action="version", version=f"nora {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the registry",
+        description="Run the registry. Flags override NORA_* variables, which override "
+        "the TOML file named by NORA_CONFIG_PATH.",
+    )
+    for field, text, kind in _SERVE_FLAGS:
+        serve.add_argument(f"--{field.replace('_', '-')}", dest=field, help=text, type=kind)
+    return parser
+
+
+def _export(settings: Settings) -> None:
+    """Put the final settings in the environment, where every worker reads them."""
+    for field in Settings.__struct_fields__:
+        value = getattr(settings, field)
+        os.environ[env_name(field)] = str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def serve(settings: Settings) -> int:
+    """Run the chosen ASGI server until SIGTERM/SIGINT; in-flight requests drain first."""
+    _export(settings)
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nora-metrics-")
+    target = "entrypoints.http.asgi:create"
+    if settings.server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        Granian(
+            target,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            factory=True,
+            log_access=False,
+            workers_kill_timeout=int(settings.shutdown_timeout) or None,
+        ).serve()
+        return 0
+    import uvicorn
+
+    uvicorn.run(
+        target,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.command != "serve":
+        _parser().print_help()
+        return 0 if args.command is None else 2
+    overrides = {field: getattr(args, field) for field, _, _ in _SERVE_FLAGS}
+    try:
+        settings = load_settings(overrides=overrides)
+    except ConfigError as exc:
+        print(f"nora: invalid setting {exc}", file=sys.stderr)
+        return 2
+    from entrypoints.http.observability import configure_logging
+
+    configure_logging(settings.log_level)
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Settings: an optional TOML file (``NORA_CONFIG_PATH``) overridden by ``NORA_*`` variables.
+
+Every field of :class:`Settings` is settable as ``NORA_<FIELD>`` (upper case)
+or as a top-level key of the TOML file. A bad value raises :class:`ConfigError`
+naming the setting, which the CLI prints as one line before exiting with 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names it and says why."""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Everything an operator can set. Defaults give a zero-config laptop start."""
+
+    host: str = "127.0.0.1"
+    """Address to bind."""
+    port: Port = 4000
+    """Port to bind."""
+    storage_path: str = "data"
+    """Directory for blobs and, by default, the SQLite metadata file."""
+    storage_mode: Literal["filesystem", "memory"] = "filesystem"
+    """BlobStore adapter."""
+    metadata_url: str = ""
+    """MetadataStore: ``sqlite:///path/to/file.db`` or ``memory://``; default SQLite in storage_path."""
+    public_url: str = ""
+    """External base URL used in links handed to clients; default: the request's own host."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Log level of application and access logs."""
+    access_log: bool = True
+    """Write one structured line per request."""
+    body_limit_mb: Positive = 10240
+    """Largest request body accepted, in MiB."""
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    """Server worker processes sharing the same data."""
+    server: Literal["uvicorn", "granian"] = "uvicorn"
+    """ASGI server that runs the app."""
+    upload_ttl_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
+    """An upload untouched for this long is discarded."""
+    shutdown_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    """Seconds in-flight requests get to finish after SIGTERM."""
+
+    @property
+    def resolved_metadata_url(self) -> str:
+        """The metadata URL, defaulting to ``nora.db`` in the storage directory."""
+        if self.metadata_url:
+            return self.metadata_url
+        return f"sqlite:///{Path(self.storage_path).resolve() / 'nora.db'}"
+
+
+FIELD_ALIASES: dict[str, str] = {}
+"""Old or alternative environment names, mapped to the field they set."""
+
+_PATH = re.compile(r"\$\.(\w+)")
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return f"NORA_{field.upper()}"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build Settings from the TOML file, then the environment, then ``overrides``."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    config_path = env.get("NORA_CONFIG_PATH")
+    if config_path:
+        try:
+            data = msgspec.toml.decode(Path(config_path).read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"NORA_CONFIG_PATH: cannot read {config_path}: {exc.strerror}") from exc
+        except msgspec.DecodeError as exc:
+            raise ConfigError(f"NORA_CONFIG_PATH: {config_path} is not valid TOML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"NORA_CONFIG_PATH: {config_path} must hold a TOML table")
+        for key, value in data.items():
+            values[key] = value
+            source[key] = f"{key} in {config_path}"
+    fields = set(Settings.__struct_fields__)
+    for field in fields:
+        name = env_name(field)
+        if name in env:
+            values[field] = env[name]
+            source[field] = name
+    for field, value in (overrides or {}).items():
+        if value is not None:
+            values[field] = value
+            source[field] = f"--{field.replace('_', '-')}"
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(str(exc), source, values)) from None
+    return _checked(settings, source)
+
+
+def _checked(settings: Settings, source: Mapping[str, str]) -> Settings:
+    """Rules msgspec constraints cannot express."""
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            where = source.get("public_url", env_name("public_url"))
+            raise ConfigError(f"{where}: must be an absolute http(s) URL")
+        settings.public_url = settings.public_url.rstrip("/")
+    if settings.metadata_url:
+        parts = urlsplit(settings.metadata_url)
+        if parts.scheme not in ("sqlite", "memory") or (parts.scheme == "sqlite" and not parts.path):
+            where = source.get("metadata_url", env_name("metadata_url"))
+            raise ConfigError(f"{where}: must be sqlite:///<file> or memory://")
+    if not settings.host or any(ch.isspace() for ch in settings.host):
+        raise ConfigError(f"{source.get('host', env_name('host'))}: must be a host name or address")
+    return settings
+
+
+def _explain(message: str, source: Mapping[str, str], values: Mapping[str, Any]) -> str:
+    match = _PATH.search(message)
+    if match is None:
+        unknown = re.search(r"unknown field `(\w+)`", message)
+        if unknown:
+            return f"{source.get(unknown.group(1), unknown.group(1))}: unknown setting"
+        return f"invalid configuration: {message}"
+    field = match.group(1)
+    where = source.get(field, env_name(field))
+    reason = message.split(" - at ")[0].replace("`", "")
+    given = repr(values.get(field))[:60]
+    return f"{where}: {reason[0].lower() + reason[1:]} (given {given})"

@@ -1,0 +1,117 @@
+"""The composition root: the one place that chooses adapters from Settings.
+
+Every adapter is built lazily, so an optional backend's library is imported
+only when the configuration selects it. Adapters are singletons; the app's
+lifespan opens them at start-up and :func:`close_container` closes them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from dependency_injector import containers, providers
+
+from adapters.clock import SystemClock
+from domain.ports import BlobStore, MetadataStore, Upstream
+from domain.uploads import UploadSessions
+from entrypoints.config import Settings
+
+__all__ = ["Container", "Services", "build_container", "close_container"]
+
+
+def _blob_store(settings: Settings) -> BlobStore:
+    store: BlobStore
+    if settings.storage_mode == "memory":
+        from adapters.blobstore.memory import MemoryBlobStore
+
+        store = MemoryBlobStore()
+    else:
+        from adapters.blobstore.filesystem import FilesystemBlobStore
+
+        store = FilesystemBlobStore(settings.storage_path)
+    return store
+
+
+def _metadata_store(settings: Settings) -> MetadataStore:
+    url = urlsplit(settings.resolved_metadata_url)
+    store: MetadataStore
+    if url.scheme == "memory":
+        from adapters.metadata.memory import MemoryMetadataStore
+
+        store = MemoryMetadataStore()
+    else:
+        from adapters.metadata.sqlite import SqliteMetadataStore
+
+        store = SqliteMetadataStore(Path(unquote(url.netloc + url.path)))
+    return store
+
+
+def _upstream() -> Upstream:
+    from adapters.upstream.http import HttpUpstream
+    from entrypoints import __version__
+
+    return HttpUpstream(user_agent=f"nora/{__version__}")
+
+
+class Container(containers.DeclarativeContainer):
+    """Providers for every port and the domain services built on them."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+    blob_store = providers.Singleton(_blob_store, settings)
+    metadata_store = providers.Singleton(_metadata_store, settings)
+    upstream = providers.Singleton(_upstream)
+    uploads = providers.Singleton(
+        UploadSessions,
+        blobs=blob_store,
+        meta=metadata_store,
+        clock=clock,
+        ttl=providers.Callable(lambda s: timedelta(hours=s.upload_ttl_hours), settings),
+    )
+
+
+def build_container(settings: Settings) -> Container:
+    """A container for ``settings``; adapters are created on first use."""
+    return Container(settings=settings)
+
+
+async def close_container(container: Container) -> None:
+    """Close every adapter, releasing files, connections and pools."""
+    for provider in (container.upstream, container.metadata_store, container.blob_store):
+        await provider().close()
+
+
+class Services:
+    """Typed access to the container's products for the HTTP edge.
+
+    Litestar validates handler parameters by type; a dependency-injector
+    container instance is a ``DynamicContainer``, so handlers receive this
+    plain wrapper instead and get precise types for every port.
+    """
+
+    __slots__ = ("container",)
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    @property
+    def settings(self) -> Settings:
+        return self.container.settings()  # type: ignore[no-any-return]
+
+    @property
+    def blobs(self) -> BlobStore:
+        return self.container.blob_store()  # type: ignore[no-any-return]
+
+    @property
+    def meta(self) -> MetadataStore:
+        return self.container.metadata_store()  # type: ignore[no-any-return]
+
+    @property
+    def upstream(self) -> Upstream:
+        return self.container.upstream()  # type: ignore[no-any-return]
+
+    @property
+    def uploads(self) -> UploadSessions:
+        return self.container.uploads()  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""The HTTP edge: the Litestar app, one module per protocol, and observability."""

@@ -1,0 +1,107 @@
+"""The Litestar app factory: routes, dependencies, error mapping and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins import InitPluginProtocol
+
+from domain.errors import NoraError
+from entrypoints import __version__
+from entrypoints.config import Settings, load_settings
+from entrypoints.container import Container, Services, build_container, close_container
+from entrypoints.http.errors import domain_error_response
+from entrypoints.http.ops import OpsController
+
+__all__ = ["NoraPlugin", "create_app"]
+
+_log = logging.getLogger("nora")
+
+ROUTERS: tuple[type, ...] = (OpsController,)
+"""Every protocol's controller, registered in order."""
+
+
+class NoraPlugin(InitPluginProtocol):
+    """Adds NORA's routers, its container as a dependency and its error mapping."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        container = self.container
+        services = Services(container)
+        app_config.route_handlers.extend(ROUTERS)
+        app_config.dependencies["services"] = Provide(lambda: services, sync_to_thread=False)
+        app_config.signature_namespace.update({"Services": Services})
+        app_config.exception_handlers[NoraError] = _handle_domain_error
+        app_config.exception_handlers[Exception] = _handle_unexpected
+        app_config.lifespan.append(_lifespan(container))
+        app_config.request_max_body_size = container.settings().body_limit_mb * 1024 * 1024
+        return app_config
+
+
+def _handle_domain_error(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
+    return domain_error_response(exc)
+
+
+def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, HTTPException):
+        return Response(
+            {"error": {"kind": type(exc).__name__, "detail": exc.detail}},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+    _log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
+    return Response({"error": {"kind": "InternalError", "detail": "internal error"}}, status_code=500)
+
+
+def _lifespan(container: Container) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        settings: Settings = container.settings()
+        container.blob_store()
+        container.metadata_store()
+        _log.info(
+            "started",
+            extra={
+                "fields": {
+                    "version": __version__,
+                    "storage": settings.storage_mode,
+                    "metadata": settings.resolved_metadata_url.split(":", 1)[0],
+                }
+            },
+        )
+        try:
+            yield
+        finally:
+            await close_container(container)
+            _log.info("stopped")
+
+    return lifespan
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    """Build the app around ``container`` (by default, one from the environment)."""
+    if container is None:
+        container = build_container(load_settings())
+    return Litestar(
+        plugins=[NoraPlugin(container)],
+        openapi_config=OpenAPIConfig(
+            title="NORA",
+            version=__version__,
+            description="One artifact registry for every package manager.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+        logging_config=None,
+    )
