@@ -44,10 +44,10 @@ class Digest(msgspec.Struct, frozen=True, order=True):
     def parse(cls, text: str) -> Digest:
         """Parse ``sha256:<64 hex>``; anything else raises :class:`InvalidInput`."""
         if not isinstance(text, str) or len(text) > 200:
-            raise InvalidInput("digest is not a string of reasonable length")
+            raise InvalidInput("digest is not a string of reasonable length", subject="digest")
         algorithm, sep, value = text.partition(":")
         if not sep:
-            raise InvalidInput(f"digest {text[:80]!r} has no algorithm prefix")
+            raise InvalidInput(f"digest {text[:80]!r} has no algorithm prefix", subject="digest")
         return cls.of(algorithm, value)
 
     @classmethod
@@ -55,9 +55,11 @@ class Digest(msgspec.Struct, frozen=True, order=True):
         """Build a digest from its parts, checking algorithm and hex length."""
         expected = ALGORITHMS.get(algorithm)
         if expected is None:
-            raise InvalidInput(f"unsupported digest algorithm {algorithm[:40]!r}")
+            raise InvalidInput(f"unsupported digest algorithm {algorithm[:40]!r}", subject="digest")
         if len(value) != expected or _HEX.fullmatch(value) is None:
-            raise InvalidInput(f"{algorithm} digest must be {expected} lowercase hex characters")
+            raise InvalidInput(
+                f"{algorithm} digest must be {expected} lowercase hex characters", subject="digest"
+            )
         return cls(algorithm, value)
 
     def __str__(self) -> str:
@@ -81,7 +83,7 @@ class MultiHasher:
         self._hashes = {}
         for name in algorithms:
             if name not in ALGORITHMS:
-                raise InvalidInput(f"unsupported digest algorithm {name!r}")
+                raise InvalidInput(f"unsupported digest algorithm {name!r}", subject="digest")
             self._hashes[name] = hashlib.new(name)
         self.size = 0
 
@@ -96,7 +98,9 @@ class MultiHasher:
         try:
             h = self._hashes[algorithm]
         except KeyError:
-            raise InvalidInput(f"{algorithm} was not computed for this stream") from None
+            raise InvalidInput(
+                f"{algorithm} was not computed for this stream", subject="digest"
+            ) from None
         return Digest(algorithm, h.hexdigest())
 
     def digests(self) -> dict[str, Digest]:

@@ -24,11 +24,20 @@ __all__ = [
 
 
 class NoraError(Exception):
-    """Base of every domain error; ``detail`` is safe to show to a client."""
+    """Base of every domain error.
 
-    def __init__(self, detail: str = "") -> None:
+    Attributes:
+        detail: a message safe to show to a client (no secrets, no paths).
+        subject: what the error is about, in one word (``"name"``, ``"tag"``,
+            ``"manifest"``, ``"blob"``, ``"upload"``, ``"digest"``, ``"version"``…),
+            so each protocol edge can pick its own error code without the
+            domain knowing any wire format.
+    """
+
+    def __init__(self, detail: str = "", *, subject: str = "") -> None:
         super().__init__(detail)
         self.detail = detail
+        self.subject = subject
 
 
 class NotFound(NoraError):
@@ -54,16 +63,16 @@ class DigestMismatch(InvalidInput):
 class OffsetMismatch(InvalidInput):
     """A chunk was sent for an offset other than the upload's current size."""
 
-    def __init__(self, detail: str = "", *, expected: int = 0) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str = "", *, expected: int = 0, subject: str = "upload") -> None:
+        super().__init__(detail, subject=subject)
         self.expected = expected
 
 
 class RangeNotSatisfiable(InvalidInput):
     """A byte range lies outside the stored object."""
 
-    def __init__(self, detail: str = "", *, size: int = 0) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str = "", *, size: int = 0, subject: str = "range") -> None:
+        super().__init__(detail, subject=subject)
         self.size = size
 
 

@@ -11,6 +11,7 @@ visible at its content key: a mismatch discards the bytes.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterable
 from datetime import datetime, timedelta
@@ -115,12 +116,11 @@ class UploadSessions:
             self._remember(upload_id, hasher)
         session.size = size
         session.updated = self._clock.now()
-        try:
+        # losing this race only means another append refreshed the timestamp first
+        with contextlib.suppress(Conflict):
             await self._meta.put(
                 upload_key(upload_id), _session_codec.encode(session), expected=version
             )
-        except Conflict:
-            pass  # a concurrent touch refreshed the timestamp already; the bytes are what count
         return session
 
     async def commit(
@@ -146,7 +146,8 @@ class UploadSessions:
         if digests[expected.algorithm] != expected:
             await self.cancel(upload_id)
             raise DigestMismatch(
-                f"content hashes to {digests[expected.algorithm]}, not {expected}"
+                f"content hashes to {digests[expected.algorithm]}, not {expected}",
+                subject="digest",
             )
         key = blob_key(digests["sha256"])
         try:
@@ -190,7 +191,8 @@ class UploadSessions:
         if expected is not None and digests[expected.algorithm] != expected:
             await self._blobs.abort(upload_id)
             raise DigestMismatch(
-                f"content hashes to {digests[expected.algorithm]}, not {expected}"
+                f"content hashes to {digests[expected.algorithm]}, not {expected}",
+                subject="digest",
             )
         key = blob_key(digests["sha256"])
         try:
@@ -222,26 +224,22 @@ class UploadSessions:
         try:
             doc = await self._meta.get(upload_key(upload_id))
         except InvalidInput:
-            raise NotFound("unknown upload") from None
+            raise NotFound("unknown upload", subject="upload") from None
         session = _session_decoder.decode(doc.value)
         if self._clock.now() - session.updated > self._ttl:
             await self._discard(upload_id)
-            raise NotFound("upload expired")
+            raise NotFound("upload expired", subject="upload")
         return session, doc.version
 
     async def _discard(self, upload_id: str) -> None:
         self._hashers.pop(upload_id, None)
-        try:
+        with contextlib.suppress(NotFound):
             await self._blobs.abort(upload_id)
-        except NotFound:
-            pass
         await self._forget(upload_id)
 
     async def _forget(self, upload_id: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):
             await self._meta.delete(upload_key(upload_id))
-        except NotFound:
-            pass
 
     async def _rehash(self, upload_id: str, extra: str) -> MultiHasher:
         hasher = MultiHasher(tuple(dict.fromkeys((*self._algorithms, extra))))

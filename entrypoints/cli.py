@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -74,6 +75,10 @@ def serve(settings: Settings) -> int:
         return 0
     import uvicorn
 
+    # uvicorn drains, then re-raises the signal it caught under the handler it
+    # found; finding this one turns a clean drain into exit status 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
     uvicorn.run(
         target,
         factory=True,
@@ -89,6 +94,10 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
     )
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,7 +38,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     storage_mode: Literal["filesystem", "memory"] = "filesystem"
     """BlobStore adapter."""
     metadata_url: str = ""
-    """MetadataStore: ``sqlite:///path/to/file.db`` or ``memory://``; default SQLite in storage_path."""
+    """``sqlite:///path/to/file.db`` or ``memory://``; default: nora.db in storage_path."""
     public_url: str = ""
     """External base URL used in links handed to clients; default: the request's own host."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -87,7 +87,9 @@ def load_settings(
         try:
             data = msgspec.toml.decode(Path(config_path).read_bytes())
         except OSError as exc:
-            raise ConfigError(f"NORA_CONFIG_PATH: cannot read {config_path}: {exc.strerror}") from exc
+            raise ConfigError(
+                f"NORA_CONFIG_PATH: cannot read {config_path}: {exc.strerror}"
+            ) from exc
         except msgspec.DecodeError as exc:
             raise ConfigError(f"NORA_CONFIG_PATH: {config_path} is not valid TOML: {exc}") from exc
         if not isinstance(data, dict):
@@ -122,7 +124,9 @@ def _checked(settings: Settings, source: Mapping[str, str]) -> Settings:
         settings.public_url = settings.public_url.rstrip("/")
     if settings.metadata_url:
         parts = urlsplit(settings.metadata_url)
-        if parts.scheme not in ("sqlite", "memory") or (parts.scheme == "sqlite" and not parts.path):
+        if parts.scheme not in ("sqlite", "memory") or (
+            parts.scheme == "sqlite" and not parts.path
+        ):
             where = source.get("metadata_url", env_name("metadata_url"))
             raise ConfigError(f"{where}: must be sqlite:///<file> or memory://")
     if not settings.host or any(ch.isspace() for ch in settings.host):

@@ -98,20 +98,20 @@ class Services:
 
     @property
     def settings(self) -> Settings:
-        return self.container.settings()  # type: ignore[no-any-return]
+        return self.container.settings()
 
     @property
     def blobs(self) -> BlobStore:
-        return self.container.blob_store()  # type: ignore[no-any-return]
+        return self.container.blob_store()
 
     @property
     def meta(self) -> MetadataStore:
-        return self.container.metadata_store()  # type: ignore[no-any-return]
+        return self.container.metadata_store()
 
     @property
     def upstream(self) -> Upstream:
-        return self.container.upstream()  # type: ignore[no-any-return]
+        return self.container.upstream()
 
     @property
     def uploads(self) -> UploadSessions:
-        return self.container.uploads()  # type: ignore[no-any-return]
+        return self.container.uploads()

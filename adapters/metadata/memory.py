@@ -58,8 +58,10 @@ class MemoryMetadataStore:
     ) -> DocPage:
         check_key(prefix, allow_empty=True)
         start = prefix if after is None or after < prefix else after
-        index = bisect.bisect_right(self._keys, start) if start == after else bisect.bisect_left(
-            self._keys, start
+        index = (
+            bisect.bisect_right(self._keys, start)
+            if start == after
+            else bisect.bisect_left(self._keys, start)
         )
         items: list[Document] = []
         while index < len(self._keys) and self._keys[index].startswith(prefix):

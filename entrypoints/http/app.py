@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.exceptions import HTTPException
 from litestar.config.app import AppConfig
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins import InitPluginProtocol
@@ -61,7 +61,9 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
             headers=exc.headers,
         )
     _log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
-    return Response({"error": {"kind": "InternalError", "detail": "internal error"}}, status_code=500)
+    return Response(
+        {"error": {"kind": "InternalError", "detail": "internal error"}}, status_code=500
+    )
 
 
 def _lifespan(container: Container) -> Any:

@@ -208,7 +208,9 @@ class BlobStoreContract:
             prefix + "a/z",
         ]
         after_page = await store.list(prefix, after=prefix + "a/y")
-        assert [i.key for i in after_page.items] == sorted(keys)[sorted(keys).index(prefix + "a/z") :]
+        assert [i.key for i in after_page.items] == sorted(keys)[
+            sorted(keys).index(prefix + "a/z") :
+        ]
         assert (await store.list(prefix + "nothing/")).items == []
         await store.delete("other/outside")
 
@@ -301,7 +303,8 @@ class BlobStoreContract:
                 tg.start_soon(try_append, tag)
         assert sorted(results) == ["mismatch", "mismatch", "ok"]
         data = await read_all(await store.open_upload(upload))
-        assert len(data) == 2000 and len(set(data)) == 1
+        assert len(data) == 2000
+        assert len(set(data)) == 1
         await store.abort(upload)
 
     @pytest.mark.anyio

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from domain.errors import Conflict, InvalidKey, NotFound
@@ -136,7 +137,7 @@ class MetadataStoreContract:
             nonlocal conflicts
             while True:
                 doc = await store.get(key)
-                await anyio.sleep(0)  # let the others read the same version
+                await anyio.lowlevel.checkpoint()  # let the others read the same version
                 try:
                     await store.put(key, str(int(doc.value) + 1).encode(), expected=doc.version)
                     return

@@ -1,0 +1,52 @@
+# NORA: `make serve` runs the registry on its embedded defaults; `make test` installs
+# everything the suite needs (project, test tools, real clients, services) and runs it.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+PYTEST_ARGS ?=
+
+.PHONY: serve test install install-test clients lint typecheck imports unit contract e2e bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(BIN)/python
+	$(PIP) install -q -e .
+
+serve: install
+	$(BIN)/nora serve
+
+install-test: $(BIN)/python
+	$(PIP) install -q -e '.[test]'
+
+# Every real client and service the end-to-end tests drive; one script per format.
+clients:
+	@set -e; for script in .ci/clients/*.sh; do \
+		[ -e "$$script" ] || continue; echo "== $$script"; VENV="$(VENV)" bash "$$script"; done
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-test
+	$(BIN)/mypy
+
+imports: install-test
+	$(BIN)/lint-imports
+
+unit: install-test
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+contract: install-test
+	$(BIN)/pytest tests/contract $(PYTEST_ARGS)
+
+e2e: install-test clients
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+test: install-test clients lint typecheck imports
+	$(BIN)/pytest tests/unit tests/contract tests/e2e $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python bench/run.py
