@@ -56,6 +56,31 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     shutdown_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     """Seconds in-flight requests get to finish after SIGTERM."""
 
+    # --- Docker / OCI ---
+    docker_proxies: str = ""
+    """Upstream registries for the pull-through cache, comma-separated, tried in order."""
+    docker_metadata_ttl: Annotated[float, msgspec.Meta(ge=0)] = 300.0
+    """Seconds a manifest fetched by tag is served before it is revalidated."""
+    docker_delete_enabled: bool = True
+    """Allow deleting manifests, tags and blobs (405 UNSUPPORTED when off)."""
+
+    # --- npm ---
+    npm_proxy: str = ""
+    """Upstream npm registry URL for the pull-through cache (no default)."""
+    npm_metadata_ttl: Annotated[float, msgspec.Meta(ge=0)] = 300.0
+    """Seconds a proxied packument is served before it is revalidated."""
+
+    # --- PyPI ---
+    pypi_proxy: str = ""
+    """Upstream simple-index URLs, comma-separated, tried in order (no default)."""
+    pypi_metadata_ttl: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    """Seconds a proxied project page is served before it is revalidated."""
+
+    @staticmethod
+    def url_list(value: str) -> list[str]:
+        """Split a comma-separated list of URLs, dropping blanks and trailing slashes."""
+        return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+
     @property
     def resolved_metadata_url(self) -> str:
         """The metadata URL, defaulting to ``nora.db`` in the storage directory."""
@@ -129,6 +154,12 @@ def _checked(settings: Settings, source: Mapping[str, str]) -> Settings:
         ):
             where = source.get("metadata_url", env_name("metadata_url"))
             raise ConfigError(f"{where}: must be sqlite:///<file> or memory://")
+    for field in ("docker_proxies", "npm_proxy", "pypi_proxy"):
+        for url in Settings.url_list(getattr(settings, field)):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                where = source.get(field, env_name(field))
+                raise ConfigError(f"{where}: {url[:60]!r} is not an absolute http(s) URL")
     if not settings.host or any(ch.isspace() for ch in settings.host):
         raise ConfigError(f"{source.get('host', env_name('host'))}: must be a host name or address")
     return settings

@@ -61,7 +61,10 @@ def test_metrics_text_format(nora: NoraProcess) -> None:
     }
     assert requests[("/health", "GET", "200")] >= 3
     assert requests[("<unmatched>", "GET", "404")] >= 1
-    assert any(s.labels.get("route") == "/health" for s in families["nora_http_request_duration_seconds"].samples)
+    assert any(
+        s.labels.get("route") == "/health"
+        for s in families["nora_http_request_duration_seconds"].samples
+    )
     sent = {s.labels["route"]: s.value for s in families["nora_http_sent_bytes"].samples}
     assert sent["/health"] > 0
     build = families["nora_build_info"].samples[0]
