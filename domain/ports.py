@@ -187,7 +187,10 @@ class MetadataStore(Protocol):
 
 
 class UpstreamResponse(Protocol):
-    """An upstream answer whose body has not been read yet."""
+    """An upstream answer whose body has not been read yet.
+
+    ``headers`` answers lookups by lower-case name.
+    """
 
     status: int
     headers: Mapping[str, str]

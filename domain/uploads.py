@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -24,10 +24,11 @@ from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound
 from domain.keys import blob_key, upload_key
 from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobStore, Clock, MetadataStore
 
-__all__ = ["DEFAULT_UPLOAD_TTL", "StoredBlob", "UploadSession", "UploadSessions"]
+__all__ = ["DEFAULT_UPLOAD_TTL", "StoredBlob", "StoringStream", "UploadSession", "UploadSessions"]
 
 DEFAULT_UPLOAD_TTL: Final = timedelta(hours=24)
 _HASHER_CACHE_SIZE: Final = 4096
+_TEE_BATCH: Final = 1024 * 1024
 
 
 class UploadSession(msgspec.Struct, kw_only=True):
@@ -203,6 +204,25 @@ class UploadSessions:
             await self._blobs.abort(upload_id)
         return StoredBlob(info=info, digests=digests)
 
+    def tee(
+        self,
+        chunks: AsyncIterable[bytes],
+        expected: Digest | None = None,
+        *,
+        algorithms: tuple[str, ...] = (),
+    ) -> StoringStream:
+        """Pass ``chunks`` through to a reader while storing them as a verified blob.
+
+        The returned stream yields every chunk as it arrives (so a client can
+        be served while the bytes are cached) and, once exhausted, publishes
+        the blob and sets ``result``. If the reader stops early, the source
+        fails, or the digest does not match ``expected``, nothing is stored.
+        """
+        wanted = tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms)))
+        if expected is not None and expected.algorithm not in wanted:
+            wanted = (*wanted, expected.algorithm)
+        return StoringStream(self._blobs, chunks, MultiHasher(wanted), expected)
+
     async def expire(self, *, limit: int = 1000) -> int:
         """Discard uploads untouched for longer than the TTL; returns how many."""
         removed = 0
@@ -253,3 +273,56 @@ class UploadSessions:
         self._hashers.move_to_end(upload_id)
         while len(self._hashers) > _HASHER_CACHE_SIZE:
             self._hashers.popitem(last=False)
+
+
+class StoringStream:
+    """An async iterator that stores what it yields; see :meth:`UploadSessions.tee`."""
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        chunks: AsyncIterable[bytes],
+        hasher: MultiHasher,
+        expected: Digest | None,
+    ) -> None:
+        self._blobs = blobs
+        self._chunks = chunks
+        self._hasher = hasher
+        self._expected = expected
+        self.result: StoredBlob | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        upload_id = await self._blobs.begin_upload()
+        pending = bytearray()
+        offset = 0
+        try:
+            async for chunk in self._chunks:
+                self._hasher.update(chunk)
+                pending += chunk
+                if len(pending) >= _TEE_BATCH:
+                    offset = await self._blobs.append(upload_id, offset, _once(bytes(pending)))
+                    pending.clear()
+                yield chunk
+            if pending:
+                offset = await self._blobs.append(upload_id, offset, _once(bytes(pending)))
+            digests = self._hasher.digests()
+            if self._expected is not None and digests[self._expected.algorithm] != self._expected:
+                raise DigestMismatch(
+                    f"content hashes to {digests[self._expected.algorithm]}, not {self._expected}",
+                    subject="digest",
+                )
+            key = blob_key(digests["sha256"])
+            try:
+                info = await self._blobs.stat(key)
+            except NotFound:
+                info = await self._blobs.commit(upload_id, key)
+                upload_id = ""
+            self.result = StoredBlob(info=info, digests=digests)
+        finally:
+            if upload_id:
+                with contextlib.suppress(NotFound):
+                    await self._blobs.abort(upload_id)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
