@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -291,7 +291,7 @@ class StoringStream:
         self._expected = expected
         self.result: StoredBlob | None = None
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         upload_id = await self._blobs.begin_upload()
         pending = bytearray()
         offset = 0

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from litestar import Litestar, Request, Response
 from litestar.config.app import AppConfig
 from litestar.di import Provide
@@ -25,6 +26,7 @@ from entrypoints.http.ops import OpsController
 __all__ = ["NoraPlugin", "create_app"]
 
 _log = logging.getLogger("nora")
+_SWEEP_INTERVAL = 600.0
 
 ROUTERS: tuple[type, ...] = (OpsController,)
 """Every protocol's controller, registered in order."""
@@ -66,6 +68,20 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
+async def _sweep_uploads(container: Container) -> None:
+    """Discard abandoned uploads now and then, so their bytes do not pile up."""
+    uploads = Services(container).uploads
+    while True:
+        await anyio.sleep(_SWEEP_INTERVAL)
+        try:
+            removed = await uploads.expire()
+        except NoraError as exc:
+            _log.warning("upload sweep failed", extra={"fields": {"error": exc.detail}})
+        else:
+            if removed:
+                _log.info("expired uploads", extra={"fields": {"removed": removed}})
+
+
 def _lifespan(container: Container) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -83,7 +99,10 @@ def _lifespan(container: Container) -> Any:
             },
         )
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_sweep_uploads, container)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             await close_container(container)
             _log.info("stopped")

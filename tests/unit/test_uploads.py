@@ -1,0 +1,156 @@
+"""UploadSessions: offsets, status, commit with verification, cancel, expiry, other replicas."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from adapters.blobstore.memory import MemoryBlobStore
+from adapters.clock import FixedClock
+from adapters.metadata.memory import MemoryMetadataStore
+from domain.digests import hash_bytes
+from domain.errors import DigestMismatch, InvalidKey, NotFound, OffsetMismatch
+from domain.keys import blob_key
+from domain.uploads import UploadSessions
+
+pytestmark = pytest.mark.anyio
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+@pytest.fixture
+def parts() -> tuple[MemoryBlobStore, MemoryMetadataStore, FixedClock]:
+    return MemoryBlobStore(), MemoryMetadataStore(), FixedClock()
+
+
+@pytest.fixture
+def uploads(parts) -> UploadSessions:  # type: ignore[no-untyped-def]
+    return UploadSessions(*parts, ttl=timedelta(hours=1))
+
+
+async def read(blobs: MemoryBlobStore, key: str) -> bytes:
+    return b"".join([c async for c in await blobs.open(key)])
+
+
+async def test_chunked_upload_commits_at_its_content_address(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    blobs = parts[0]
+    session = await uploads.start()
+    assert session.size == 0
+    assert (await uploads.append(session.id, 0, chunks(b"hello "))).size == 6
+    assert (await uploads.status(session.id)).size == 6
+    await uploads.append(session.id, 6, chunks(b"world"))
+    stored = await uploads.commit(session.id, hash_bytes(b"hello world"))
+    assert stored.info.key == blob_key(hash_bytes(b"hello world"))
+    assert await read(blobs, stored.info.key) == b"hello world"
+    with pytest.raises(NotFound):
+        await uploads.status(session.id)
+
+
+async def test_out_of_order_chunk_is_refused(uploads) -> None:  # type: ignore[no-untyped-def]
+    session = await uploads.start()
+    await uploads.append(session.id, 0, chunks(b"abc"))
+    with pytest.raises(OffsetMismatch) as caught:
+        await uploads.append(session.id, 5, chunks(b"zz"))
+    assert caught.value.expected == 3
+    assert (await uploads.status(session.id)).size == 3
+
+
+async def test_commit_with_last_chunk(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    session = await uploads.start()
+    await uploads.append(session.id, 0, chunks(b"first"))
+    stored = await uploads.commit(session.id, hash_bytes(b"first+last"), chunks(b"+last"))
+    assert await read(parts[0], stored.info.key) == b"first+last"
+
+
+async def test_digest_mismatch_discards_everything(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    blobs, meta, _ = parts
+    session = await uploads.start()
+    await uploads.append(session.id, 0, chunks(b"payload"))
+    with pytest.raises(DigestMismatch):
+        await uploads.commit(session.id, hash_bytes(b"something else"))
+    assert blobs.backend.blobs == {}
+    assert blobs.backend.uploads == {}
+    assert (await meta.scan("uploads/")).items == []
+
+
+async def test_sha512_digests_are_verified(uploads) -> None:  # type: ignore[no-untyped-def]
+    session = await uploads.start()
+    await uploads.append(session.id, 0, chunks(b"data"))
+    stored = await uploads.commit(session.id, hash_bytes(b"data", "sha512"))
+    assert stored.digests["sha512"] == hash_bytes(b"data", "sha512")
+    assert stored.sha256 == hash_bytes(b"data")
+
+
+async def test_another_replica_finishes_the_upload(parts) -> None:  # type: ignore[no-untyped-def]
+    blobs, meta, clock = parts
+    first = UploadSessions(blobs, meta, clock)
+    second = UploadSessions(MemoryBlobStore(blobs.backend), meta, clock)
+    session = await first.start()
+    await first.append(session.id, 0, chunks(b"from one "))
+    await second.append(session.id, 9, chunks(b"and two"))
+    stored = await first.commit(session.id, hash_bytes(b"from one and two"))
+    assert await read(blobs, stored.info.key) == b"from one and two"
+
+
+async def test_cancel(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    session = await uploads.start()
+    await uploads.append(session.id, 0, chunks(b"x"))
+    await uploads.cancel(session.id)
+    with pytest.raises(NotFound):
+        await uploads.status(session.id)
+    with pytest.raises(NotFound):
+        await uploads.cancel(session.id)
+    assert parts[0].backend.uploads == {}
+
+
+async def test_expiry_follows_the_clock(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    blobs, meta, clock = parts
+    touched = await uploads.start()
+    stale = await uploads.start()
+    clock.advance(timedelta(minutes=50))
+    fresh = await uploads.start()
+    await uploads.append(touched.id, 0, chunks(b"touch"))  # touching renews the lease
+    clock.advance(timedelta(minutes=20))
+    assert await uploads.expire() == 1
+    with pytest.raises(NotFound):
+        await uploads.status(stale.id)
+    assert (await uploads.status(touched.id)).size == 5
+    assert (await uploads.status(fresh.id)).size == 0
+    clock.advance(timedelta(hours=2))
+    with pytest.raises(NotFound):
+        await uploads.status(touched.id)  # an expired upload found by a request is removed
+    assert await uploads.expire() == 1
+    assert blobs.backend.uploads == {}
+    assert (await meta.scan("uploads/")).items == []
+
+
+async def test_unknown_and_hostile_ids(uploads) -> None:  # type: ignore[no-untyped-def]
+    for bogus in ("nope", "../../etc/passwd", "a/b"):
+        with pytest.raises((NotFound, InvalidKey)):
+            await uploads.status(bogus)
+
+
+async def test_store_verifies_and_dedupes(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    blobs = parts[0]
+    one = await uploads.store(chunks(b"same"), hash_bytes(b"same"), algorithms=("sha1",))
+    two = await uploads.store(chunks(b"sa", b"me"))
+    assert one.info.key == two.info.key
+    assert one.digests["sha1"] == hash_bytes(b"same", "sha1")
+    assert len(blobs.backend.blobs) == 1
+    with pytest.raises(DigestMismatch):
+        await uploads.store(chunks(b"other"), hash_bytes(b"not other"))
+    assert len(blobs.backend.blobs) == 1
+    assert blobs.backend.uploads == {}
+
+
+async def test_tee_stores_what_it_yields(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    stream = uploads.tee(chunks(b"a" * 3_000_000, b"b"), hash_bytes(b"a" * 3_000_000 + b"b"))
+    seen = b"".join([c async for c in stream])
+    assert seen == b"a" * 3_000_000 + b"b"
+    assert stream.result is not None
+    assert await read(parts[0], stream.result.info.key) == seen
