@@ -57,7 +57,8 @@ class HttpUpstream:
                     max_connections=max_connections, max_keepalive_connections=max_connections
                 ),
                 follow_redirects=False,
-                headers={"User-Agent": user_agent},
+                # identity keeps bytes as the upstream hashed them (digests, Content-Length)
+                headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
             )
         return self._pool
 
