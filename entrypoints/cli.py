@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -55,8 +56,15 @@ def _export(settings: Settings) -> None:
 def serve(settings: Settings) -> int:
     """Run the chosen ASGI server until SIGTERM/SIGINT; in-flight requests drain first."""
     _export(settings)
-    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="nora-metrics-")
+    with contextlib.ExitStack() as cleanup:
+        if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # workers write their samples here; /metrics in any worker sums them all
+            metrics_dir = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="nora-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        return _run_server(settings)
+
+
+def _run_server(settings: Settings) -> int:
     target = "entrypoints.http.asgi:create"
     if settings.server == "granian":
         from granian import Granian

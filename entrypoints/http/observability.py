@@ -67,6 +67,7 @@ class _JsonFormatter(logging.Formatter):
         base = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
+            "pid": record.process,
             "logger": record.name,
             "msg": record.getMessage(),
         }

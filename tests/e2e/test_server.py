@@ -161,3 +161,25 @@ def test_config_file_with_env_and_flag_overrides(tmp_path: Path) -> None:
         assert health["storage"] == "memory"  # from the file
         # port came from NORA_PORT over the file's 1, log level from the flag over the file
         assert '"logger":"nora.access"' in (httpx.get(server.url + "/x") and server.log())
+
+
+def test_two_workers_share_data_and_sum_metrics(start_nora) -> None:  # type: ignore[no-untyped-def]
+    server: NoraProcess = start_nora(args=("--workers", "2"))
+    with httpx.Client(base_url=server.url) as client:
+        for _ in range(12):
+            assert client.get("/ready").status_code == 200
+    # fresh connections spread over both workers; the exposition sums every worker
+    for _ in range(8):
+        httpx.get(server.url + "/ready")
+    text = httpx.get(server.url + "/metrics").text
+    samples = {
+        s.labels["route"]: s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "nora_http_requests_total" and s.labels["status"] == "200"
+    }
+    assert samples["/ready"] == 20
+    started = {line for line in server.log().splitlines() if '"msg":"started"' in line}
+    assert len({json.loads(line)["pid"] for line in started}) == 2
+    server.terminate()
+    assert server.wait(timeout=30) == 0
