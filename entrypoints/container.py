@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from domain.oci import ManifestService
 from domain.ports import BlobStore, MetadataStore, Upstream
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
@@ -70,6 +71,12 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ttl=providers.Callable(lambda s: timedelta(hours=s.upload_ttl_hours), settings),
     )
+    oci = providers.Singleton(
+        ManifestService,
+        blobs=blob_store,
+        meta=metadata_store,
+        delete_enabled=providers.Callable(lambda s: s.docker_delete_enabled, settings),
+    )
 
 
 def build_container(settings: Settings) -> Container:
@@ -115,3 +122,7 @@ class Services:
     @property
     def uploads(self) -> UploadSessions:
         return self.container.uploads()
+
+    @property
+    def oci(self) -> ManifestService:
+        return self.container.oci()

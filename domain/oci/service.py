@@ -1,0 +1,396 @@
+"""ManifestService: the hosted OCI registry over a BlobStore and a MetadataStore.
+
+Manifests, tags, referrers, the catalog, a repository's blob links, mounts and
+deletes. Bytes are content-addressed and shared (one copy per sha256 whatever
+the repository or format); what belongs to a repository is a small link
+document, so deleting from one repository never removes bytes another one
+still refers to. Read-modify-writes go through the MetadataStore's versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Final
+
+import msgspec
+
+from domain.digests import Digest, MultiHasher
+from domain.errors import Conflict, InvalidInput, NotFound, Unsupported
+from domain.keys import blob_key
+from domain.oci import keys
+from domain.oci.grammar import Reference
+from domain.oci.manifests import Descriptor, ParsedManifest, parse_manifest
+from domain.oci.media import OCI_INDEX
+from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobReader, BlobStore, MetadataStore
+from domain.uploads import StoredBlob
+
+__all__ = [
+    "BlobLink",
+    "ManifestDoc",
+    "ManifestService",
+    "Page",
+    "StoredManifest",
+    "TagDoc",
+]
+
+_SCAN_PAGE: Final = 500
+MAX_PAGE: Final = 10_000
+"""Largest page of tags or repositories answered at once."""
+
+
+class TagDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """A tag: the digest it points at."""
+
+    digest: str
+
+
+class ManifestDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """A manifest in a repository; its bytes are at ``blob_key(sha256)``."""
+
+    media_type: str
+    size: int
+    sha256: str
+    subject: str | None = None
+
+
+class BlobLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A blob in a repository (or in the global digest index)."""
+
+    size: int
+    sha256: str
+
+
+class StoredManifest(msgspec.Struct, frozen=True, kw_only=True):
+    """A manifest as served: the digest the client asked by, type, size, bytes."""
+
+    digest: Digest
+    media_type: str
+    size: int
+    body: bytes = b""
+
+
+class Page(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of names; ``more`` says whether a next page exists."""
+
+    items: list[str]
+    more: bool
+
+
+_enc = msgspec.json.Encoder()
+_tag_dec = msgspec.json.Decoder(TagDoc)
+_manifest_dec = msgspec.json.Decoder(ManifestDoc)
+_link_dec = msgspec.json.Decoder(BlobLink)
+_descriptor_dec = msgspec.json.Decoder(Descriptor)
+
+
+class ManifestService:
+    """Hosted repositories: everything behind /v2/ except upload sessions.
+
+    Args:
+        blobs: content bytes (shared by every format).
+        meta: tags, links and indexes.
+        delete_enabled: when false every delete raises ``Unsupported``.
+    """
+
+    def __init__(
+        self, blobs: BlobStore, meta: MetadataStore, *, delete_enabled: bool = True
+    ) -> None:
+        self._blobs = blobs
+        self._meta = meta
+        self.delete_enabled = delete_enabled
+
+    # --- repositories -------------------------------------------------------
+
+    async def exists(self, name: str) -> bool:
+        """Whether anything was ever pushed to ``name``."""
+        try:
+            await self._meta.get(keys.catalog_key(name))
+        except NotFound:
+            return False
+        return True
+
+    async def _ensure_repository(self, name: str) -> None:
+        with contextlib.suppress(Conflict):
+            await self._meta.put(keys.catalog_key(name), b"{}", expected=MUST_NOT_EXIST)
+
+    async def catalog(self, n: int | None = None, last: str | None = None) -> Page:
+        """Repository names in lexical order, after ``last``, at most ``n``."""
+        return await self._names(keys.CATALOG_PREFIX, n, last)
+
+    async def tags(self, name: str, n: int | None = None, last: str | None = None) -> Page:
+        """Tags of ``name`` in lexical order; ``NotFound("name")`` for unknown names."""
+        page = await self._names(keys.tags_prefix(name), n, last)
+        if not page.items and last is None and not await self.exists(name):
+            raise NotFound(f"repository {name} is not known", subject="name")
+        return page
+
+    async def _names(self, prefix: str, n: int | None, last: str | None) -> Page:
+        limit = MAX_PAGE if n is None else min(n, MAX_PAGE)
+        if limit < 0:
+            raise InvalidInput("n must not be negative", subject="pagination")
+        items: list[str] = []
+        after = prefix + last if last else None
+        while len(items) <= limit:
+            page = await self._meta.scan(prefix, after=after, limit=min(_SCAN_PAGE, limit + 1))
+            items.extend(doc.key[len(prefix) :] for doc in page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        return Page(items=items[:limit], more=len(items) > limit)
+
+    # --- manifests ----------------------------------------------------------
+
+    async def put_manifest(
+        self, name: str, reference: Reference, body: bytes, content_type: str | None
+    ) -> ParsedManifest:
+        """Validate and store a manifest, then point ``reference`` at it.
+
+        The digest of a digest reference must match the bytes (``DigestMismatch``);
+        every config, layer and child manifest must be present in the repository
+        (``InvalidInput`` with subject ``"manifest_blob"`` / ``"manifest_child"``).
+        A ``subject`` need not exist yet.
+        """
+        manifest = parse_manifest(body, content_type)
+        digest = manifest.digest
+        if isinstance(reference, Digest) and reference != digest:
+            hasher = MultiHasher((reference.algorithm,))
+            hasher.update(body)
+            if hasher.digest(reference.algorithm) != reference:
+                raise InvalidInput(
+                    f"manifest hashes to {digest}, not {reference}", subject="digest"
+                )
+            digest = reference
+        for blob in manifest.blobs:
+            await self._require_blob(name, blob)
+        for child in manifest.children:
+            try:
+                await self._meta.get(keys.manifest_key(name, child))
+            except NotFound:
+                raise InvalidInput(
+                    f"manifest {child} is not in {name}", subject="manifest_child"
+                ) from None
+        content = blob_key(manifest.digest)
+        try:
+            await self._blobs.stat(content)
+        except NotFound:
+            await self._blobs.put(content, _once(body))
+        doc = ManifestDoc(
+            media_type=manifest.media_type,
+            size=manifest.size,
+            sha256=str(manifest.digest),
+            subject=str(manifest.subject) if manifest.subject else None,
+        )
+        await self._meta.put(keys.manifest_key(name, digest), _enc.encode(doc))
+        if digest.algorithm != "sha256":
+            await self._index(digest, BlobLink(size=manifest.size, sha256=doc.sha256))
+        if manifest.subject is not None:
+            await self._meta.put(
+                keys.referrer_key(name, manifest.subject, digest),
+                _enc.encode(manifest.descriptor(digest)),
+            )
+        if isinstance(reference, str):
+            await self._meta.put(
+                keys.tag_key(name, reference), _enc.encode(TagDoc(digest=str(digest)))
+            )
+        await self._ensure_repository(name)
+        return manifest
+
+    async def resolve(self, name: str, reference: Reference) -> tuple[Digest, ManifestDoc]:
+        """The digest and document ``reference`` points at; ``NotFound`` otherwise."""
+        if isinstance(reference, str):
+            try:
+                tag = _tag_dec.decode((await self._meta.get(keys.tag_key(name, reference))).value)
+            except NotFound:
+                raise await self._unknown_manifest(name, reference) from None
+            digest = Digest.parse(tag.digest)
+        else:
+            digest = reference
+        try:
+            doc = _manifest_dec.decode(
+                (await self._meta.get(keys.manifest_key(name, digest))).value
+            )
+        except NotFound:
+            raise await self._unknown_manifest(name, str(digest)) from None
+        return digest, doc
+
+    async def _unknown_manifest(self, name: str, reference: str) -> NotFound:
+        if not await self.exists(name):
+            return NotFound(f"repository {name} is not known", subject="name")
+        return NotFound(f"manifest {reference[:80]} is not in {name}", subject="manifest")
+
+    async def get_manifest(self, name: str, reference: Reference) -> StoredManifest:
+        """The manifest's bytes and what to say about them."""
+        digest, doc = await self.resolve(name, reference)
+        reader = await self._open_content(Digest.parse(doc.sha256), "manifest")
+        body = b"".join([chunk async for chunk in reader])
+        return StoredManifest(digest=digest, media_type=doc.media_type, size=len(body), body=body)
+
+    async def stat_manifest(self, name: str, reference: Reference) -> StoredManifest:
+        """Like :meth:`get_manifest` without the bytes (HEAD)."""
+        digest, doc = await self.resolve(name, reference)
+        return StoredManifest(digest=digest, media_type=doc.media_type, size=doc.size)
+
+    async def delete_manifest(self, name: str, reference: Reference) -> None:
+        """Delete a tag, or a manifest by digest together with its tags and referrer entry."""
+        self._check_delete()
+        if isinstance(reference, str):
+            try:
+                await self._meta.delete(keys.tag_key(name, reference))
+            except NotFound:
+                raise await self._unknown_manifest(name, reference) from None
+            return
+        digest, doc = await self.resolve(name, reference)
+        await self._meta.delete(keys.manifest_key(name, digest))
+        if doc.subject:
+            with contextlib.suppress(NotFound):
+                await self._meta.delete(keys.referrer_key(name, Digest.parse(doc.subject), digest))
+        prefix = keys.tags_prefix(name)
+        after: str | None = None
+        while True:
+            page = await self._meta.scan(prefix, after=after, limit=_SCAN_PAGE)
+            for item in page.items:
+                if _tag_dec.decode(item.value).digest == str(digest):
+                    # a tag moved meanwhile (Conflict) now names another manifest: keep it
+                    with contextlib.suppress(NotFound, Conflict):
+                        await self._meta.delete(item.key, expected=item.version)
+            if page.next_after is None:
+                break
+            after = page.next_after
+
+    async def referrers(
+        self, name: str, subject: Digest, artifact_type: str | None = None
+    ) -> list[Descriptor]:
+        """Manifests in ``name`` whose subject is ``subject``, optionally filtered."""
+        prefix = keys.referrers_prefix(name, subject)
+        found: list[Descriptor] = []
+        after: str | None = None
+        while len(found) < MAX_PAGE:
+            page = await self._meta.scan(prefix, after=after, limit=_SCAN_PAGE)
+            for item in page.items:
+                descriptor = _descriptor_dec.decode(item.value)
+                if artifact_type is None or descriptor.artifactType == artifact_type:
+                    found.append(descriptor)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        return found
+
+    @staticmethod
+    def referrers_index(descriptors: list[Descriptor]) -> bytes:
+        """The OCI image index a referrers request answers with."""
+        return _enc.encode({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors})
+
+    # --- blobs --------------------------------------------------------------
+
+    async def link_blob(self, name: str, stored: StoredBlob, digest: Digest | None = None) -> None:
+        """Make a verified blob part of ``name`` under ``digest`` (default sha256)."""
+        link = BlobLink(size=stored.info.size, sha256=str(stored.sha256))
+        await self._meta.put(keys.blob_link_key(name, stored.sha256), _enc.encode(link))
+        if digest is not None and digest.algorithm != "sha256":
+            await self._meta.put(keys.blob_link_key(name, digest), _enc.encode(link))
+            await self._index(digest, link)
+        await self._ensure_repository(name)
+
+    async def _index(self, digest: Digest, link: BlobLink) -> None:
+        with contextlib.suppress(Conflict):
+            await self._meta.put(
+                keys.digest_index_key(digest), _enc.encode(link), expected=MUST_NOT_EXIST
+            )
+
+    async def blob_link(self, name: str, digest: Digest) -> BlobLink:
+        """The repository's link to ``digest`` (a blob or a manifest); ``NotFound("blob")``."""
+        try:
+            return _link_dec.decode((await self._meta.get(keys.blob_link_key(name, digest))).value)
+        except NotFound:
+            pass
+        try:
+            doc = _manifest_dec.decode(
+                (await self._meta.get(keys.manifest_key(name, digest))).value
+            )
+        except NotFound:
+            raise NotFound(f"blob {digest} is not in {name}", subject="blob") from None
+        return BlobLink(size=doc.size, sha256=doc.sha256)
+
+    async def _require_blob(self, name: str, digest: Digest) -> None:
+        """A manifest may refer to ``digest``: linked here, or stored and now linked."""
+        try:
+            await self.blob_link(name, digest)
+            return
+        except NotFound:
+            pass
+        sha256 = await self._global_sha256(digest)
+        if sha256 is not None:
+            try:
+                info = await self._blobs.stat(blob_key(sha256))
+            except NotFound:
+                pass
+            else:
+                await self.link_blob(
+                    name, StoredBlob(info=info, digests={"sha256": sha256}), digest
+                )
+                return
+        raise InvalidInput(f"blob {digest} is not in {name}", subject="manifest_blob")
+
+    async def _global_sha256(self, digest: Digest) -> Digest | None:
+        if digest.algorithm == "sha256":
+            return digest
+        try:
+            link = _link_dec.decode((await self._meta.get(keys.digest_index_key(digest))).value)
+        except NotFound:
+            return None
+        return Digest.parse(link.sha256)
+
+    async def stat_blob(self, name: str, digest: Digest) -> BlobInfo:
+        """Size of a blob of ``name``; ``NotFound("blob")`` when absent."""
+        link = await self.blob_link(name, digest)
+        try:
+            return await self._blobs.stat(blob_key(Digest.parse(link.sha256)))
+        except NotFound:
+            raise NotFound(f"blob {digest} is gone", subject="blob") from None
+
+    async def open_blob(
+        self, name: str, digest: Digest, start: int = 0, end: int | None = None
+    ) -> BlobReader:
+        """Stream ``[start, end)`` of a blob of ``name``."""
+        link = await self.blob_link(name, digest)
+        return await self._open_content(Digest.parse(link.sha256), "blob", start, end)
+
+    async def content_key(self, name: str, digest: Digest) -> str:
+        """The BlobStore key holding a blob of ``name``."""
+        return blob_key(Digest.parse((await self.blob_link(name, digest)).sha256))
+
+    async def _open_content(
+        self, sha256: Digest, subject: str, start: int = 0, end: int | None = None
+    ) -> BlobReader:
+        try:
+            return await self._blobs.open(blob_key(sha256), start, end)
+        except NotFound:
+            raise NotFound(f"content {sha256} is gone", subject=subject) from None
+
+    async def mount(self, name: str, digest: Digest, source: str) -> bool:
+        """Link a blob of ``source`` into ``name``; ``False`` when ``source`` lacks it."""
+        try:
+            link = await self.blob_link(source, digest)
+            info = await self._blobs.stat(blob_key(Digest.parse(link.sha256)))
+        except NotFound:
+            return False
+        digests = {"sha256": Digest.parse(link.sha256)}
+        await self.link_blob(name, StoredBlob(info=info, digests=digests), digest)
+        return True
+
+    async def delete_blob(self, name: str, digest: Digest) -> None:
+        """Unlink a blob from ``name``; the bytes stay while anything else refers to them."""
+        self._check_delete()
+        try:
+            await self._meta.delete(keys.blob_link_key(name, digest))
+        except NotFound:
+            raise NotFound(f"blob {digest} is not in {name}", subject="blob") from None
+
+    def _check_delete(self) -> None:
+        if not self.delete_enabled:
+            raise Unsupported("deleting is switched off on this registry", subject="delete")
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body

@@ -1,0 +1,585 @@
+"""The OCI Distribution API at /v2/: one catch-all route dispatched by the spec's patterns.
+
+A framework path router cannot express names of any depth next to fixed
+suffixes, so every /v2/ request lands in :meth:`OciController.dispatch`, which
+matches the path against the endpoint table below (name greedy, suffix
+anchored) and calls the handler for the method. Domain errors become the
+spec's ``{"errors": [...]}`` body through one table, :data:`ERRORS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+import msgspec
+from litestar import Controller, Request, Response, route
+from litestar.exceptions import HTTPException
+from litestar.response import Stream
+
+from domain import errors as e
+from domain.digests import Digest
+from domain.oci import ManifestService, parse_digest, parse_name, parse_reference
+from domain.oci.manifests import MAX_MANIFEST_SIZE
+from domain.oci.media import MANIFEST_TYPES, OCI_INDEX
+from domain.ports import BlobStore
+from domain.uploads import UploadSessions
+from entrypoints.container import Services
+
+__all__ = ["ERRORS", "OciController", "oci_error"]
+
+_log = logging.getLogger("nora.oci")
+
+API_VERSION: Final = {"docker-distribution-api-version": "registry/2.0"}
+
+ERRORS: Final[tuple[tuple[type[e.NoraError], str, str, int], ...]] = (
+    (e.TooLarge, "", "SIZE_INVALID", 413),
+    (e.OffsetMismatch, "", "BLOB_UPLOAD_INVALID", 416),
+    (e.RangeNotSatisfiable, "upload", "BLOB_UPLOAD_INVALID", 416),
+    (e.RangeNotSatisfiable, "", "SIZE_INVALID", 416),
+    (e.DigestMismatch, "", "DIGEST_INVALID", 400),
+    (e.NotFound, "name", "NAME_UNKNOWN", 404),
+    (e.NotFound, "manifest", "MANIFEST_UNKNOWN", 404),
+    (e.NotFound, "blob", "BLOB_UNKNOWN", 404),
+    (e.NotFound, "upload", "BLOB_UPLOAD_UNKNOWN", 404),
+    (e.NotFound, "", "NAME_UNKNOWN", 404),
+    (e.InvalidInput, "name", "NAME_INVALID", 400),
+    (e.InvalidInput, "tag", "TAG_INVALID", 400),
+    (e.InvalidInput, "digest", "DIGEST_INVALID", 400),
+    (e.InvalidInput, "manifest", "MANIFEST_INVALID", 400),
+    (e.InvalidInput, "manifest_blob", "MANIFEST_BLOB_UNKNOWN", 400),
+    (e.InvalidInput, "manifest_child", "MANIFEST_UNKNOWN", 400),
+    (e.InvalidInput, "upload", "BLOB_UPLOAD_INVALID", 400),
+    (e.InvalidInput, "size", "SIZE_INVALID", 400),
+    (e.InvalidInput, "pagination", "PAGINATION_NUMBER_INVALID", 400),
+    (e.InvalidInput, "", "UNSUPPORTED", 400),
+    (e.Unsupported, "", "UNSUPPORTED", 405),
+    (e.Conflict, "", "UNKNOWN", 409),
+    (e.Transient, "", "UNAVAILABLE", 503),
+    (e.Permanent, "", "UNKNOWN", 500),
+)
+"""(domain error, subject or ``""`` for any, OCI code, status), most specific first:
+the first row whose type and subject match wins."""
+
+
+def _lookup(exc: e.NoraError) -> tuple[str, int]:
+    for kind, subject, code, status in ERRORS:
+        if isinstance(exc, kind) and (not subject or subject == exc.subject):
+            return code, status
+    return "UNKNOWN", 500
+
+
+_MESSAGES: Final = {
+    "BLOB_UNKNOWN": "blob unknown to registry",
+    "BLOB_UPLOAD_INVALID": "blob upload invalid",
+    "BLOB_UPLOAD_UNKNOWN": "blob upload unknown to registry",
+    "DIGEST_INVALID": "provided digest did not match uploaded content",
+    "MANIFEST_BLOB_UNKNOWN": "manifest references a manifest or blob unknown to registry",
+    "MANIFEST_INVALID": "manifest invalid",
+    "MANIFEST_UNKNOWN": "manifest unknown to registry",
+    "NAME_INVALID": "invalid repository name",
+    "NAME_UNKNOWN": "repository name not known to registry",
+    "SIZE_INVALID": "provided length did not match content length",
+    "TAG_INVALID": "invalid tag",
+    "UNSUPPORTED": "the operation is unsupported",
+    "PAGINATION_NUMBER_INVALID": "invalid number of results requested",
+    "UNAVAILABLE": "service unavailable",
+    "UNKNOWN": "unknown error",
+}
+
+
+def oci_error(
+    exc: e.NoraError, headers: dict[str, str] | None = None, *, head: bool = False
+) -> Response[bytes]:
+    """The spec's error body and status for a domain error."""
+    code, status = _lookup(exc)
+    body = msgspec.json.encode(
+        {"errors": [{"code": code, "message": _MESSAGES.get(code, code), "detail": exc.detail}]}
+    )
+    out = {**API_VERSION, **(headers or {})}
+    if isinstance(exc, e.RangeNotSatisfiable) and exc.subject != "upload":
+        out["content-range"] = f"bytes */{exc.size}"
+    if head:
+        out["content-length"] = str(len(body))
+        out["content-type"] = "application/json"
+        body = b""
+    return Response(body, status_code=status, headers=out, media_type="application/json")
+
+
+_NAME: Final = r"(?P<name>.+)"
+_T = TypeVar("_T")
+_Handler = Callable[["_Call"], Awaitable[Response[Any]]]
+
+
+class _Call:
+    """One request with what the dispatcher matched."""
+
+    __slots__ = ("match", "request", "services")
+
+    def __init__(self, request: Request[Any, Any, Any], services: Services, match: re.Match[str]):
+        self.request = request
+        self.services = services
+        self.match = match
+
+    @property
+    def name(self) -> str:
+        return parse_name(self.match["name"])
+
+    @property
+    def oci(self) -> ManifestService:
+        return self.services.oci
+
+    @property
+    def uploads(self) -> UploadSessions:
+        return self.services.uploads
+
+    @property
+    def blobs(self) -> BlobStore:
+        return self.services.blobs
+
+    @property
+    def head(self) -> bool:
+        return self.request.method == "HEAD"
+
+    def header(self, name: str) -> str | None:
+        value: str | None = self.request.headers.get(name)
+        return value
+
+    def query(self, name: str) -> str | None:
+        value = self.request.query_params.get(name)
+        return value if isinstance(value, str) else None
+
+
+def _respond(
+    status: int,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    media_type: str = "application/json",
+) -> Response[bytes]:
+    return Response(
+        body, status_code=status, headers={**API_VERSION, **(headers or {})}, media_type=media_type
+    )
+
+
+# --- base, catalog, tags -------------------------------------------------------------
+
+
+async def _base(call: _Call) -> Response[Any]:
+    """GET /v2/: the API version check clients start with."""
+    return _respond(200, body=b"{}")
+
+
+def _page_size(call: _Call) -> int | None:
+    raw = call.query("n")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise e.InvalidInput("n must be a non-negative integer", subject="pagination")
+    return int(raw)
+
+
+def _link(path: str, n: int | None, last: str | None) -> dict[str, str]:
+    if n is None or last is None:
+        return {}
+    return {"link": f'<{path}?n={n}&last={last}>; rel="next"'}
+
+
+async def _catalog(call: _Call) -> Response[Any]:
+    """GET /v2/_catalog?n=&last=: repository names, lexically sorted, paginated."""
+    n, last = _page_size(call), call.query("last")
+    page = await call.oci.catalog(n, last)
+    headers = _link("/v2/_catalog", n, page.items[-1] if page.more and page.items else None)
+    return _respond(200, headers, msgspec.json.encode({"repositories": page.items}))
+
+
+async def _tags(call: _Call) -> Response[Any]:
+    """GET /v2/<name>/tags/list?n=&last=: tags, lexically sorted, paginated."""
+    name = call.name
+    n, last = _page_size(call), call.query("last")
+    page = await call.oci.tags(name, n, last)
+    headers = _link(
+        f"/v2/{name}/tags/list", n, page.items[-1] if page.more and page.items else None
+    )
+    return _respond(200, headers, msgspec.json.encode({"name": name, "tags": page.items}))
+
+
+# --- manifests -------------------------------------------------------------------------
+
+
+def _accepts(accept: str | None, media_type: str) -> bool:
+    """Whether an Accept header admits ``media_type``; lenient unless it lists manifests only."""
+    if not accept:
+        return True
+    listed = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
+    if media_type in listed or "*/*" in listed or "application/*" in listed:
+        return True
+    return not (listed & MANIFEST_TYPES)
+
+
+async def _get_manifest(call: _Call) -> Response[Any]:
+    """GET|HEAD /v2/<name>/manifests/<reference>."""
+    name = call.name
+    reference = parse_reference(call.match["reference"])
+    if call.head:
+        manifest = await call.oci.stat_manifest(name, reference)
+    else:
+        manifest = await call.oci.get_manifest(name, reference)
+    if not _accepts(call.header("accept"), manifest.media_type):
+        raise e.NotFound(
+            f"manifest is {manifest.media_type}, which the Accept header excludes",
+            subject="manifest",
+        )
+    etag = f'"{manifest.digest}"'
+    headers = {
+        "docker-content-digest": str(manifest.digest),
+        "etag": etag,
+        "content-type": manifest.media_type,
+        "content-length": str(manifest.size),
+    }
+    if call.header("if-none-match") == etag:
+        return _respond(304, {"docker-content-digest": str(manifest.digest), "etag": etag})
+    return _respond(200, headers, b"" if call.head else manifest.body, manifest.media_type)
+
+
+async def _read_limited(request: Request[Any, Any, Any], limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise e.TooLarge(f"manifest exceeds {limit} bytes", subject="manifest")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise e.TooLarge(f"manifest exceeds {limit} bytes", subject="manifest")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _put_manifest(call: _Call) -> Response[Any]:
+    """PUT /v2/<name>/manifests/<reference>: validate, store, tag."""
+    name = call.name
+    reference = parse_reference(call.match["reference"])
+    body = await _read_limited(call.request, MAX_MANIFEST_SIZE)
+    manifest = await call.oci.put_manifest(name, reference, body, call.header("content-type"))
+    digest = reference if isinstance(reference, Digest) else manifest.digest
+    headers = {
+        "location": f"/v2/{name}/manifests/{digest}",
+        "docker-content-digest": str(digest),
+    }
+    if manifest.subject is not None:
+        headers["oci-subject"] = str(manifest.subject)
+    return _respond(201, headers)
+
+
+async def _delete_manifest(call: _Call) -> Response[Any]:
+    """DELETE /v2/<name>/manifests/<reference>: a tag, or a manifest and its tags."""
+    name = call.name
+    await call.oci.delete_manifest(name, parse_reference(call.match["reference"]))
+    return _respond(202)
+
+
+async def _referrers(call: _Call) -> Response[Any]:
+    """GET /v2/<name>/referrers/<digest>?artifactType=: an OCI index of referrers."""
+    name = call.name
+    subject = parse_digest(call.match["digest"])
+    artifact_type = call.query("artifactType") or None
+    found = await call.oci.referrers(name, subject, artifact_type)
+    headers = {"oci-filters-applied": "artifactType"} if artifact_type else {}
+    return _respond(200, headers, ManifestService.referrers_index(found), OCI_INDEX)
+
+
+# --- blobs -----------------------------------------------------------------------------
+
+_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+async def _get_blob(call: _Call) -> Response[Any]:
+    """GET|HEAD /v2/<name>/blobs/<digest>, with Range (206 / 416)."""
+    name = call.name
+    digest = parse_digest(call.match["digest"])
+    key = await call.oci.content_key(name, digest)
+    etag = f'"{digest}"'
+    headers = {
+        "docker-content-digest": str(digest),
+        "etag": etag,
+        "accept-ranges": "bytes",
+        "content-type": "application/octet-stream",
+    }
+    if call.head:
+        try:
+            info = await call.blobs.stat(key)
+        except e.NotFound:
+            raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
+        headers["content-length"] = str(info.size)
+        return _respond(200, headers, media_type="application/octet-stream")
+    if call.header("if-none-match") == etag:
+        return _respond(304, {"docker-content-digest": str(digest), "etag": etag})
+    start, end, ranged = 0, None, False
+    wanted = call.header("range")
+    match = _RANGE.fullmatch(wanted.strip()) if wanted else None
+    if match is not None and (match[1] or match[2]):
+        ranged = True
+        if match[1]:
+            start = int(match[1])
+            end = int(match[2]) + 1 if match[2] else None
+            if end is not None and end <= start:
+                raise e.RangeNotSatisfiable(
+                    "empty byte range", size=(await call.blobs.stat(key)).size
+                )
+        else:
+            size = (await call.blobs.stat(key)).size
+            start, end = max(size - int(match[2]), 0), None
+            if int(match[2]) == 0:
+                raise e.RangeNotSatisfiable("empty suffix range", size=size)
+    try:
+        reader = await call.blobs.open(key, start, end)
+    except e.NotFound:
+        raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
+    headers["content-length"] = str(reader.end - reader.start)
+    status = 200
+    if ranged:
+        status = 206
+        headers["content-range"] = f"bytes {reader.start}-{reader.end - 1}/{reader.info.size}"
+    return Stream(
+        reader,
+        status_code=status,
+        headers={**API_VERSION, **headers},
+        media_type="application/octet-stream",
+    )
+
+
+async def _delete_blob(call: _Call) -> Response[Any]:
+    """DELETE /v2/<name>/blobs/<digest>: unlink the blob from the repository."""
+    await call.oci.delete_blob(call.name, parse_digest(call.match["digest"]))
+    return _respond(202)
+
+
+# --- uploads ---------------------------------------------------------------------------
+
+_UPLOAD_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_CONTENT_RANGE: Final = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+
+
+def _upload_headers(name: str, upload_id: str, size: int) -> dict[str, str]:
+    return {
+        "location": f"/v2/{name}/blobs/uploads/{upload_id}",
+        "range": f"0-{max(size - 1, 0)}",
+        "docker-upload-uuid": upload_id,
+    }
+
+
+def _upload_id(call: _Call) -> str:
+    upload_id = call.match["upload"]
+    if _UPLOAD_ID.fullmatch(upload_id) is None:
+        raise e.NotFound("unknown upload", subject="upload")
+    return upload_id
+
+
+def _stored_headers(name: str, digest: Digest) -> dict[str, str]:
+    return {"location": f"/v2/{name}/blobs/{digest}", "docker-content-digest": str(digest)}
+
+
+def _has_body(call: _Call) -> bool:
+    length = call.header("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "chunked" in (call.header("transfer-encoding") or "").lower()
+
+
+async def _exactly(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """Pass ``size`` bytes through; a longer or shorter body fails before its end is written."""
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > size:
+            raise e.InvalidInput("chunk is longer than its Content-Range", subject="upload")
+        yield chunk
+    if seen != size:
+        raise e.InvalidInput("chunk is shorter than its Content-Range", subject="upload")
+
+
+def _chunk_range(call: _Call) -> tuple[int, int] | None:
+    """``(start, length)`` from Content-Range, checked against Content-Length."""
+    raw = call.header("content-range")
+    if not raw:
+        return None
+    match = _CONTENT_RANGE.fullmatch(raw.strip())
+    if match is None:
+        raise e.RangeNotSatisfiable("malformed Content-Range", subject="upload")
+    start, last = int(match[1]), int(match[2])
+    if last < start:
+        raise e.RangeNotSatisfiable("Content-Range ends before it starts", subject="upload")
+    length = last - start + 1
+    declared = call.header("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) != length:
+        raise e.RangeNotSatisfiable("Content-Length differs from Content-Range", subject="upload")
+    return start, length
+
+
+async def _start_upload(call: _Call) -> Response[Any]:
+    """POST /v2/<name>/blobs/uploads/: mount, monolithic (?digest=) or a new session."""
+    name = call.name
+    mount, source = call.query("mount"), call.query("from")
+    if mount and source:
+        digest = parse_digest(mount)
+        try:
+            source_name = parse_name(source)
+        except e.InvalidInput:
+            source_name = None
+        if source_name is not None and await call.oci.mount(name, digest, source_name):
+            return _respond(201, _stored_headers(name, digest))
+    wanted = call.query("digest")
+    if wanted is not None:
+        digest = parse_digest(wanted)
+        stored = await call.uploads.store(call.request.stream(), digest)
+        await call.oci.link_blob(name, stored, digest)
+        return _respond(201, _stored_headers(name, digest))
+    session = await call.uploads.start()
+    return _respond(202, _upload_headers(name, session.id, 0))
+
+
+async def _upload_status(call: _Call) -> Response[Any]:
+    """GET /v2/<name>/blobs/uploads/<uuid>: how much arrived (204 + Range)."""
+    name, upload_id = call.name, _upload_id(call)
+    session = await _upload_call(call.uploads.status(upload_id))
+    return _respond(204, _upload_headers(name, upload_id, session.size))
+
+
+async def _upload_chunk(call: _Call) -> Response[Any]:
+    """PATCH /v2/<name>/blobs/uploads/<uuid>: append a chunk at the current offset."""
+    name, upload_id = call.name, _upload_id(call)
+    try:
+        chunk = _chunk_range(call)
+    except e.RangeNotSatisfiable as exc:
+        session = await _upload_call(call.uploads.status(upload_id))
+        raise _OutOfOrder(exc.detail, name, upload_id, session.size) from None
+    stream: AsyncIterator[bytes] = call.request.stream()
+    if chunk is None:
+        offset = (await _upload_call(call.uploads.status(upload_id))).size
+    else:
+        offset = chunk[0]
+        stream = _exactly(stream, chunk[1])
+    try:
+        session = await _upload_call(call.uploads.append(upload_id, offset, stream))
+    except e.OffsetMismatch as exc:
+        raise _OutOfOrder(exc.detail, name, upload_id, exc.expected) from None
+    except e.InvalidInput as exc:
+        if exc.subject != "upload":
+            raise
+        session = await _upload_call(call.uploads.status(upload_id))
+        raise _OutOfOrder(exc.detail, name, upload_id, session.size) from None
+    return _respond(202, _upload_headers(name, upload_id, session.size))
+
+
+async def _finish_upload(call: _Call) -> Response[Any]:
+    """PUT /v2/<name>/blobs/uploads/<uuid>?digest=: last chunk, verify, publish."""
+    name, upload_id = call.name, _upload_id(call)
+    wanted = call.query("digest")
+    if not wanted:
+        raise e.InvalidInput("the digest query parameter is required", subject="digest")
+    digest = parse_digest(wanted)
+    last: AsyncIterator[bytes] | None = None
+    if _has_body(call):
+        chunk = _chunk_range(call)
+        last = call.request.stream()
+        if chunk is not None:
+            size = (await _upload_call(call.uploads.status(upload_id))).size
+            if chunk[0] != size:
+                raise _OutOfOrder("chunk does not start at the upload's end", name, upload_id, size)
+            last = _exactly(last, chunk[1])
+    stored = await _upload_call(call.uploads.commit(upload_id, digest, last))
+    await call.oci.link_blob(name, stored, digest)
+    return _respond(201, _stored_headers(name, digest))
+
+
+async def _cancel_upload(call: _Call) -> Response[Any]:
+    """DELETE /v2/<name>/blobs/uploads/<uuid>: discard the upload."""
+    await _upload_call(call.uploads.cancel(_upload_id(call)))
+    return _respond(204)
+
+
+class _OutOfOrder(e.OffsetMismatch):
+    """A chunk that does not continue the upload: 416 with the upload's Range."""
+
+    def __init__(self, detail: str, name: str, upload_id: str, size: int) -> None:
+        super().__init__(detail, expected=size)
+        self.headers = _upload_headers(name, upload_id, size)
+
+
+async def _upload_call(operation: Awaitable[_T]) -> _T:
+    """Name the subject of an unknown upload, whichever layer noticed it."""
+    try:
+        return await operation
+    except e.NotFound as exc:
+        raise e.NotFound(exc.detail or "unknown upload", subject="upload") from None
+
+
+# --- dispatch --------------------------------------------------------------------------
+
+_ROUTES: Final[tuple[tuple[re.Pattern[str], dict[str, _Handler]], ...]] = (
+    (re.compile(r""), {"GET": _base, "HEAD": _base}),
+    (re.compile(r"_catalog"), {"GET": _catalog}),
+    (re.compile(rf"{_NAME}/tags/list"), {"GET": _tags}),
+    (
+        re.compile(rf"{_NAME}/manifests/(?P<reference>[^/]+)"),
+        {
+            "GET": _get_manifest,
+            "HEAD": _get_manifest,
+            "PUT": _put_manifest,
+            "DELETE": _delete_manifest,
+        },
+    ),
+    (re.compile(rf"{_NAME}/blobs/uploads/?"), {"POST": _start_upload}),
+    (
+        re.compile(rf"{_NAME}/blobs/uploads/(?P<upload>[^/:]+)"),
+        {
+            "GET": _upload_status,
+            "PATCH": _upload_chunk,
+            "PUT": _finish_upload,
+            "DELETE": _cancel_upload,
+        },
+    ),
+    (
+        re.compile(rf"{_NAME}/blobs/(?P<digest>[^/]+:[^/]+)"),
+        {"GET": _get_blob, "HEAD": _get_blob, "DELETE": _delete_blob},
+    ),
+    (re.compile(rf"{_NAME}/referrers/(?P<digest>[^/]+)"), {"GET": _referrers}),
+)
+
+
+class OciController(Controller):
+    """Every /v2/ request, dispatched by the distribution spec's URL patterns."""
+
+    include_in_schema = False
+
+    @route(
+        ["/v2", "/v2/{path:path}"],
+        http_method=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        cache_control=None,
+    )
+    async def dispatch(
+        self, request: Request[Any, Any, Any], services: Services, path: str = ""
+    ) -> Response[Any]:
+        """ANY /v2/<path>: match the path, then run the method's handler."""
+        path = path.lstrip("/")
+        head = request.method == "HEAD"
+        try:
+            for pattern, methods in _ROUTES:
+                match = pattern.fullmatch(path)
+                if match is None:
+                    continue
+                handler = methods.get(request.method)
+                if handler is None:
+                    raise e.Unsupported(f"{request.method} is not allowed here")
+                return await handler(_Call(request, services, match))
+            raise e.NotFound(f"no endpoint at /v2/{path[:200]}", subject="endpoint")
+        except _OutOfOrder as exc:
+            return oci_error(exc, exc.headers, head=head)
+        except e.NoraError as exc:
+            return oci_error(exc, head=head)
+        except HTTPException as exc:
+            if exc.status_code == 413:
+                return oci_error(e.TooLarge(str(exc.detail), subject="size"), head=head)
+            return oci_error(e.InvalidInput(str(exc.detail), subject="request"), head=head)

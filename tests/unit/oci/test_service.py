@@ -1,0 +1,235 @@
+"""ManifestService over the memory adapters: manifests, tags, referrers, blobs, mounts, deletes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import pytest
+
+from adapters.blobstore.memory import MemoryBlobStore
+from adapters.clock import FixedClock
+from adapters.metadata.memory import MemoryMetadataStore
+from domain.digests import Digest, hash_bytes
+from domain.errors import InvalidInput, NotFound, Unsupported
+from domain.oci import ManifestService
+from domain.oci.media import OCI_INDEX, OCI_MANIFEST
+from domain.uploads import UploadSessions
+
+pytestmark = pytest.mark.anyio
+
+
+class Registry:
+    def __init__(self, *, delete_enabled: bool = True) -> None:
+        self.blobs = MemoryBlobStore()
+        self.meta = MemoryMetadataStore()
+        self.uploads = UploadSessions(self.blobs, self.meta, FixedClock())
+        self.oci = ManifestService(self.blobs, self.meta, delete_enabled=delete_enabled)
+
+    async def blob(self, name: str, data: bytes, algorithm: str = "sha256") -> Digest:
+        digest = hash_bytes(data, algorithm)
+        stored = await self.uploads.store(_once(data), digest)
+        await self.oci.link_blob(name, stored, digest)
+        return digest
+
+    async def image(
+        self, name: str, tag: str | Digest, *, layer: bytes = b"layer", **extra: Any
+    ) -> tuple[bytes, Digest]:
+        config = await self.blob(name, b"{}")
+        layer_digest = await self.blob(name, layer)
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": str(config),
+                "size": 2,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": str(layer_digest),
+                    "size": len(layer),
+                }
+            ],
+            **extra,
+        }
+        body = json.dumps(doc).encode()
+        parsed = await self.oci.put_manifest(name, tag, body, OCI_MANIFEST)
+        return body, parsed.digest
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@pytest.fixture
+def reg() -> Registry:
+    return Registry()
+
+
+async def test_put_then_get_by_tag_and_digest(reg: Registry) -> None:
+    body, digest = await reg.image("org/team/sub/img", "v1")
+    by_tag = await reg.oci.get_manifest("org/team/sub/img", "v1")
+    assert by_tag.body == body
+    assert by_tag.digest == digest
+    assert by_tag.media_type == OCI_MANIFEST
+    head = await reg.oci.stat_manifest("org/team/sub/img", digest)
+    assert head.size == len(body)
+    assert head.body == b""
+    assert (await reg.oci.tags("org/team/sub/img")).items == ["v1"]
+    assert (await reg.oci.catalog()).items == ["org/team/sub/img"]
+
+
+async def test_unknown_names_and_manifests(reg: Registry) -> None:
+    with pytest.raises(NotFound) as caught:
+        await reg.oci.get_manifest("nope", "v1")
+    assert caught.value.subject == "name"
+    await reg.image("img", "v1")
+    with pytest.raises(NotFound) as caught:
+        await reg.oci.get_manifest("img", "v2")
+    assert caught.value.subject == "manifest"
+    with pytest.raises(NotFound) as caught:
+        await reg.oci.tags("nope")
+    assert caught.value.subject == "name"
+
+
+async def test_missing_blob_or_child_is_refused_and_nothing_is_tagged(reg: Registry) -> None:
+    doc = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "a/b", "digest": "sha256:" + "0" * 64, "size": 1},
+        "layers": [],
+    }
+    with pytest.raises(InvalidInput) as caught:
+        await reg.oci.put_manifest("img", "v1", json.dumps(doc).encode(), None)
+    assert caught.value.subject == "manifest_blob"
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": "sha256:" + "0" * 64, "size": 1}],
+    }
+    with pytest.raises(InvalidInput) as caught:
+        await reg.oci.put_manifest("img", "v1", json.dumps(index).encode(), None)
+    assert caught.value.subject == "manifest_child"
+    assert not await reg.oci.exists("img")
+    assert (await reg.meta.scan("oci/")).items == []
+
+
+async def test_digest_reference_must_match_the_body(reg: Registry) -> None:
+    body, digest = await reg.image("img", "v1")
+    with pytest.raises(InvalidInput) as caught:
+        await reg.oci.put_manifest("img", Digest("sha256", "0" * 64), body, None)
+    assert caught.value.subject == "digest"
+    sha512 = hash_bytes(body, "sha512")
+    parsed = await reg.oci.put_manifest("img", sha512, body, None)
+    assert parsed.digest == digest
+    assert (await reg.oci.get_manifest("img", sha512)).digest == sha512
+
+
+async def test_index_with_present_children(reg: Registry) -> None:
+    _, child = await reg.image("img", "amd64")
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": str(child), "size": 1}],
+    }
+    parsed = await reg.oci.put_manifest("img", "multi", json.dumps(index).encode(), OCI_INDEX)
+    assert (await reg.oci.get_manifest("img", "multi")).digest == parsed.digest
+
+
+async def test_tags_pagination_is_lexical(reg: Registry) -> None:
+    _, digest = await reg.image("img", "b")
+    for tag in ("a", "c", "d"):
+        body = (await reg.oci.get_manifest("img", digest)).body
+        await reg.oci.put_manifest("img", tag, body, None)
+    first = await reg.oci.tags("img", 2)
+    assert first.items == ["a", "b"]
+    assert first.more
+    rest = await reg.oci.tags("img", 2, "b")
+    assert rest.items == ["c", "d"]
+    assert not rest.more
+    assert (await reg.oci.tags("img", 0)).items == []
+
+
+async def test_concurrent_tag_pushes_lose_nothing(reg: Registry) -> None:
+    body, _ = await reg.image("img", "base")
+    async with anyio.create_task_group() as tg:
+        for number in range(30):
+            tg.start_soon(reg.oci.put_manifest, "img", f"t{number:02d}", body, None)
+    assert len((await reg.oci.tags("img")).items) == 31
+
+
+async def test_delete_by_digest_takes_its_tags_and_referrer_entry(reg: Registry) -> None:
+    _, subject = await reg.image("img", "v1")
+    _, other = await reg.image("img", "v2", layer=b"other")
+    subject_desc = {"mediaType": OCI_MANIFEST, "digest": str(subject), "size": 1}
+    _, sig = await reg.image(
+        "img", "sig", layer=b"sig", subject=subject_desc, artifactType="application/x.sig"
+    )
+    assert [d.digest for d in await reg.oci.referrers("img", subject)] == [str(sig)]
+    await reg.oci.delete_manifest("img", sig)
+    assert await reg.oci.referrers("img", subject) == []
+    assert (await reg.oci.tags("img")).items == ["v1", "v2"]
+    await reg.oci.delete_manifest("img", "v2")
+    with pytest.raises(NotFound):
+        await reg.oci.get_manifest("img", "v2")
+    assert (await reg.oci.get_manifest("img", other)).digest == other
+
+
+async def test_referrers_filter_by_artifact_type_and_subject_need_not_exist(reg: Registry) -> None:
+    ghost = {"mediaType": OCI_MANIFEST, "digest": "sha256:" + "9" * 64, "size": 1}
+    await reg.image(
+        "img",
+        "a",
+        layer=b"a",
+        subject=ghost,
+        artifactType="application/x.a",
+        annotations={"k": "a"},
+    )
+    await reg.image("img", "b", layer=b"b", subject=ghost, artifactType="application/x.b")
+    ghost_digest = Digest.parse(ghost["digest"])
+    assert len(await reg.oci.referrers("img", ghost_digest)) == 2
+    only = await reg.oci.referrers("img", ghost_digest, "application/x.a")
+    assert [d.annotations for d in only] == [{"k": "a"}]
+    index = json.loads(ManifestService.referrers_index(only))
+    assert index["mediaType"] == OCI_INDEX
+    assert index["manifests"][0]["artifactType"] == "application/x.a"
+
+
+async def test_mount_links_only_what_the_source_has(reg: Registry) -> None:
+    digest = await reg.blob("src", b"shared")
+    assert await reg.oci.mount("dst", digest, "src")
+    assert (await reg.oci.stat_blob("dst", digest)).size == 6
+    assert not await reg.oci.mount("dst", Digest("sha256", "0" * 64), "src")
+    assert not await reg.oci.mount("dst", digest, "elsewhere")
+
+
+async def test_sha512_blobs_resolve_and_mount(reg: Registry) -> None:
+    digest = await reg.blob("src", b"five-twelve", "sha512")
+    reader = await reg.oci.open_blob("src", digest)
+    assert b"".join([c async for c in reader]) == b"five-twelve"
+    assert await reg.oci.mount("dst", digest, "src")
+    assert (await reg.oci.stat_blob("dst", digest)).size == 11
+
+
+async def test_blob_delete_unlinks_from_one_repository_only(reg: Registry) -> None:
+    digest = await reg.blob("a", b"bytes")
+    await reg.oci.mount("b", digest, "a")
+    await reg.oci.delete_blob("a", digest)
+    with pytest.raises(NotFound) as caught:
+        await reg.oci.stat_blob("a", digest)
+    assert caught.value.subject == "blob"
+    assert (await reg.oci.stat_blob("b", digest)).size == 5
+
+
+async def test_deletes_can_be_switched_off() -> None:
+    reg = Registry(delete_enabled=False)
+    _, digest = await reg.image("img", "v1")
+    with pytest.raises(Unsupported):
+        await reg.oci.delete_manifest("img", digest)
+    with pytest.raises(Unsupported):
+        await reg.oci.delete_blob("img", digest)
+    assert (await reg.oci.get_manifest("img", "v1")).digest == digest
