@@ -204,7 +204,8 @@ class UpstreamResponse(Protocol):
 class Upstream(Protocol):
     """Fetches from a remote registry.
 
-    ``fetch`` returns any HTTP status as a response (the policy decides what a
+    ``fetch`` sends ``content`` (if any) as the request body and returns any
+    HTTP status as a response (the policy decides what a
     404 or 304 means); connection failures and timeouts raise ``Transient``.
     The body is streamed and released when the context exits.
     """
@@ -215,6 +216,7 @@ class Upstream(Protocol):
         headers: Mapping[str, str] | None = None,
         *,
         method: str = "GET",
+        content: bytes | None = None,
     ) -> AbstractAsyncContextManager[UpstreamResponse]: ...
 
     async def close(self) -> None: ...

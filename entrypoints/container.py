@@ -14,8 +14,9 @@ from urllib.parse import unquote, urlsplit
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from domain.formats.npm import NpmRegistry
 from domain.oci import ManifestService
-from domain.ports import BlobStore, MetadataStore, Upstream
+from domain.ports import BlobStore, Clock, MetadataStore, Upstream
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 
@@ -49,6 +50,25 @@ def _metadata_store(settings: Settings) -> MetadataStore:
     return store
 
 
+def _npm(
+    settings: Settings,
+    meta: MetadataStore,
+    blobs: BlobStore,
+    uploads: UploadSessions,
+    clock: Clock,
+    upstream: Upstream,
+) -> NpmRegistry:
+    return NpmRegistry(
+        meta=meta,
+        blobs=blobs,
+        uploads=uploads,
+        clock=clock,
+        upstream=upstream if settings.npm_proxy else None,
+        upstream_url=settings.npm_proxy.rstrip("/"),
+        metadata_ttl=timedelta(seconds=settings.npm_metadata_ttl),
+    )
+
+
 def _upstream() -> Upstream:
     from adapters.upstream.http import HttpUpstream
     from entrypoints import __version__
@@ -77,6 +97,7 @@ class Container(containers.DeclarativeContainer):
         meta=metadata_store,
         delete_enabled=providers.Callable(lambda s: s.docker_delete_enabled, settings),
     )
+    npm = providers.Singleton(_npm, settings, metadata_store, blob_store, uploads, clock, upstream)
 
 
 def build_container(settings: Settings) -> Container:
@@ -126,3 +147,7 @@ class Services:
     @property
     def oci(self) -> ManifestService:
         return self.container.oci()
+
+    @property
+    def npm(self) -> NpmRegistry:
+        return self.container.npm()

@@ -69,9 +69,12 @@ class HttpUpstream:
         headers: Mapping[str, str] | None = None,
         *,
         method: str = "GET",
+        content: bytes | None = None,
     ) -> AsyncIterator[HttpUpstreamResponse]:
         try:
-            request = self._client.build_request(method, url, headers=dict(headers or {}))
+            request = self._client.build_request(
+                method, url, headers=dict(headers or {}), content=content
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise InvalidInput(f"bad upstream URL: {exc}") from exc
         try:

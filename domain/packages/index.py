@@ -228,11 +228,13 @@ class PackageIndex:
         """Store file bytes (verified against ``expected``) with the format's digests."""
         return await self._uploads.store(chunks, expected, algorithms=self._algorithms)
 
-    async def update(self, name: str, change: Change) -> Snapshot:
+    async def update(self, name: str, change: Change, *, revision: int | None = None) -> Snapshot:
         """Apply ``change`` to a fresh copy of the package in a compare-and-swap loop.
 
         ``change`` may run several times (once per lost race), so it must be
         pure. Returning None deletes the package (``NotFound`` if it was absent).
+        With ``revision`` (a :attr:`Snapshot.version` the client saw), the write
+        happens only on that very version, else ``Conflict`` (subject "revision").
         """
         key = self.key(name)
         for attempt in range(MAX_ATTEMPTS):
@@ -242,6 +244,8 @@ class PackageIndex:
                 current, expected = None, MUST_NOT_EXIST
             else:
                 current, expected = _package_decoder.decode(doc.value), doc.version
+            if revision is not None and revision != expected:
+                raise Conflict("the package changed since it was read", subject="revision")
             live = None if current is None or current.deleted else current
             changed = change(live)
             if changed is None:

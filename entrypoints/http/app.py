@@ -21,6 +21,7 @@ from entrypoints import __version__
 from entrypoints.config import Settings, load_settings
 from entrypoints.container import Container, Services, build_container, close_container
 from entrypoints.http.errors import domain_error_response
+from entrypoints.http.npm import NpmController
 from entrypoints.http.oci import OciController
 from entrypoints.http.ops import OpsController
 
@@ -29,7 +30,7 @@ __all__ = ["NoraPlugin", "create_app"]
 _log = logging.getLogger("nora")
 _SWEEP_INTERVAL = 600.0
 
-ROUTERS: tuple[type, ...] = (OpsController, OciController)
+ROUTERS: tuple[type, ...] = (OpsController, OciController, NpmController)
 """Every protocol's controller, registered in order."""
 
 

@@ -300,3 +300,15 @@ def test_publish_of_any_name_succeeds_or_raises_a_domain_error(name: str, versio
         assert version in (await harness.index.get(name)).package.versions
 
     anyio.run(run)
+
+
+async def test_update_with_a_stale_revision_conflicts(harness: Harness) -> None:
+    await harness.publish("pkg", "1.0.0")
+    seen = await harness.index.get("pkg")
+    await harness.index.set_tag("pkg", "other", "1.0.0")
+    with pytest.raises(Conflict) as info:
+        await harness.index.update("pkg", lambda current: current, revision=seen.version)
+    assert info.value.subject == "revision"
+    fresh = await harness.index.get("pkg")
+    snap = await harness.index.update("pkg", lambda current: current, revision=fresh.version)
+    assert snap.version == fresh.version + 1

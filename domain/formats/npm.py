@@ -1,0 +1,690 @@
+"""The npm registry: packuments, tarballs, publish, unpublish, dist-tags, search, audit.
+
+Hosted packages live in the format-neutral :class:`PackageIndex`; each
+version's manifest (without ``dist``, which NORA renders from the stored
+bytes) is its metadata blob. With an upstream configured, names that were
+never published here are served through the shared pull-through policy:
+packuments cached for the TTL and revalidated, tarball URLs rewritten to
+NORA, tarballs verified against the upstream's integrity and kept for ever.
+A name published here shadows the upstream entirely (no merging), the
+defence against dependency confusion.
+
+Rendered documents are cached per ``(document key, version, variant)``, so a
+repeat GET costs one metadata read and, with ``If-None-Match``, no body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import msgspec
+
+from domain.digests import Digest
+from domain.errors import Conflict, InvalidInput, NotFound, Transient
+from domain.formats.npm_grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
+from domain.formats.npm_publish import (
+    NpmDocument,
+    integrity_digests,
+    parse_document,
+    prepare_publish,
+    tarball_filename,
+)
+from domain.packages import (
+    NewFile,
+    Package,
+    PackageFile,
+    PackageIndex,
+    PackageSummary,
+    RenderCache,
+    Snapshot,
+)
+from domain.ports import BlobReader, BlobStore, Clock, MetadataStore, Upstream
+from domain.proxy import CachedDocument, PullThrough
+from domain.uploads import UploadSessions
+
+__all__ = [
+    "ABBREVIATED",
+    "AuditAnswer",
+    "NpmRegistry",
+    "Rendered",
+    "Tarball",
+    "empty_audit",
+]
+
+ABBREVIATED: Final = "application/vnd.npm.install-v1+json"
+"""The Accept type of the abbreviated (install) packument."""
+
+_JSON: Final = "application/json"
+_ABBREVIATED_KEYS: Final = (
+    "name",
+    "version",
+    "dependencies",
+    "optionalDependencies",
+    "devDependencies",
+    "bundleDependencies",
+    "bundledDependencies",
+    "peerDependencies",
+    "peerDependenciesMeta",
+    "acceptDependencies",
+    "bin",
+    "directories",
+    "engines",
+    "os",
+    "cpu",
+    "libc",
+    "funding",
+    "license",
+    "_hasShrinkwrap",
+    "hasInstallScript",
+    "deprecated",
+)
+_LIFTED_KEYS: Final = ("license", "author", "homepage", "repository", "bugs", "contributors")
+_MAX_DOCUMENT: Final = 64 * 1024 * 1024
+
+
+class NpmPackageMeta(msgspec.Struct, kw_only=True):
+    """What npm keeps per package besides the index's fields (from the latest publish)."""
+
+    readme: str = ""
+    readme_filename: str = ""
+
+
+class Rendered(msgspec.Struct, frozen=True, kw_only=True):
+    """A rendered JSON document with its strong ETag."""
+
+    body: bytes
+    etag: str
+    content_type: str = _JSON
+    stale: bool = False
+
+
+class Tarball(msgspec.Struct, kw_only=True):
+    """A tarball to send: an opened blob, or a live upstream stream that caches itself."""
+
+    size: int | None
+    reader: BlobReader | None = None
+    stream: AsyncIterator[bytes] | None = None
+    sha512: str | None = None
+
+
+class AuditAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """An audit answer to relay to the client."""
+
+    status: int
+    body: bytes
+    content_type: str = _JSON
+
+
+_meta_decoder = msgspec.json.Decoder(NpmPackageMeta)
+_json = msgspec.json.Encoder()
+
+
+class NpmRegistry:
+    """npm's registry API over a :class:`PackageIndex` and an optional upstream.
+
+    Args:
+        meta, blobs, uploads, clock: the ports.
+        upstream: used for the pull-through cache and audit forwarding.
+        upstream_url: the upstream registry's base URL; empty for hosted only.
+        metadata_ttl: how long a proxied packument is served before revalidation.
+    """
+
+    def __init__(
+        self,
+        *,
+        meta: MetadataStore,
+        blobs: BlobStore,
+        uploads: UploadSessions,
+        clock: Clock,
+        upstream: Upstream | None = None,
+        upstream_url: str = "",
+        metadata_ttl: timedelta = timedelta(minutes=5),
+        render_cache: RenderCache | None = None,
+    ) -> None:
+        self.index = PackageIndex(
+            "npm",
+            meta=meta,
+            blobs=blobs,
+            uploads=uploads,
+            clock=clock,
+            algorithms=("sha1", "sha512"),
+            latest_tag="latest",
+            version_order=semver_key,
+        )
+        self._blobs = blobs
+        self._clock = clock
+        self._upstream = upstream
+        self._upstream_url = upstream_url.rstrip("/")
+        self._ttl = metadata_ttl
+        self._cache = render_cache or RenderCache()
+        self._proxy = (
+            PullThrough(
+                "npm", upstream=upstream, meta=meta, blobs=blobs, uploads=uploads, clock=clock
+            )
+            if upstream is not None and self._upstream_url
+            else None
+        )
+
+    @property
+    def proxying(self) -> bool:
+        """Whether an upstream is configured."""
+        return self._proxy is not None
+
+    # ---------------------------------------------------------------- reads
+
+    async def packument(self, name: str, base: str, *, abbreviated: bool = False) -> Rendered:
+        """GET /npm/<name>: the full or abbreviated package document."""
+        npm_name = parse_name(name)
+        variant = ("abbreviated " if abbreviated else "full ") + base
+        try:
+            snap = await self.index.get(npm_name.full)
+        except NotFound:
+            if self._proxy is None:
+                raise
+            return await self._proxied_packument(npm_name, base, abbreviated=abbreviated)
+        body = self._cache.get(snap.key, variant, snap.version)
+        if body is None:
+            document = (
+                _abbreviated(snap, base) if abbreviated else _full(snap, base, self._rev(snap))
+            )
+            body = self._cache.put(snap.key, variant, snap.version, _json.encode(document))
+        return Rendered(
+            body=body,
+            etag=snap.etag("a" if abbreviated else "f"),
+            content_type=ABBREVIATED if abbreviated else _JSON,
+        )
+
+    async def version_document(self, name: str, spec: str, base: str) -> bytes:
+        """GET /npm/<name>/<version|dist-tag>: one version's manifest."""
+        npm_name = parse_name(name)
+        try:
+            snap = await self.index.get(npm_name.full)
+        except NotFound:
+            if self._proxy is None:
+                raise
+            document = await self._proxied_document(npm_name, abbreviated=False)
+            versions = document.get("versions") or {}
+            tags = document.get("dist-tags") or {}
+            version = tags.get(spec, spec) if isinstance(tags, dict) else spec
+            manifest = versions.get(version) if isinstance(versions, dict) else None
+            if not isinstance(manifest, dict):
+                raise NotFound(f"version {spec[:100]!r} not found", subject="version") from None
+            _rewrite_dist(manifest, npm_name, base)
+            return _json.encode(manifest)
+        version = snap.package.dist_tags.get(spec, spec)
+        if version not in snap.package.versions:
+            raise NotFound(f"version {spec[:100]!r} not found", subject="version")
+        return _json.encode(_version_manifest(snap, version, base))
+
+    async def tarball(self, name: str, filename: str) -> Tarball:
+        """GET /npm/<name>/-/<file>.tgz: from the index, or through the cache."""
+        npm_name = parse_name(name)
+        filename = filename.rsplit("/", 1)[-1]
+        try:
+            snap = await self.index.get(npm_name.full)
+        except NotFound:
+            if self._proxy is None:
+                raise NotFound(f"{filename[:100]} not found", subject="file") from None
+            return await self._proxied_tarball(npm_name, filename)
+        found = snap.package.find_file(filename)
+        if found is None:
+            raise NotFound(f"{filename[:100]} not found", subject="file")
+        file = found[1]
+        return Tarball(size=file.size, reader=await self.index.open(file), sha512=_sri(file))
+
+    async def dist_tags(self, name: str) -> dict[str, str]:
+        """GET /npm/-/package/<name>/dist-tags."""
+        npm_name = parse_name(name)
+        try:
+            snap = await self.index.get(npm_name.full)
+        except NotFound:
+            if self._proxy is None:
+                raise
+            document = await self._proxied_document(npm_name, abbreviated=True)
+            tags = document.get("dist-tags")
+            return (
+                {k: v for k, v in tags.items() if isinstance(v, str)}
+                if isinstance(tags, dict)
+                else {}
+            )
+        return dict(snap.package.dist_tags)
+
+    async def search(self, text: str, *, size: int, offset: int, base: str) -> bytes:
+        """GET /npm/-/v1/search: hosted packages in the public registry's response shape."""
+        size = max(0, min(size, 250))
+        page = await self.index.search(text, size=size, offset=max(0, offset))
+        now = _iso(self._clock.now())
+        objects = [_search_object(hit.package, hit.score, base) for hit in page.items]
+        return _json.encode({"objects": objects, "total": page.total, "time": now})
+
+    # --------------------------------------------------------------- writes
+
+    async def put(
+        self, name: str, body: bytes, *, rev: str | None = None, publisher: str = ""
+    ) -> Snapshot | None:
+        """PUT /npm/<name>[/-rev/<rev>]: publish (with attachments) or edit the document.
+
+        Returns None when an edit removed the last version (the package is gone).
+        """
+        npm_name = parse_name(name)
+        doc = parse_document(body)
+        if doc.attachments:
+            if rev is not None:
+                raise InvalidInput("a publish cannot carry a revision", subject="body")
+            return await self._publish(npm_name, doc, publisher)
+        return await self._edit(npm_name, doc, rev)
+
+    async def _publish(self, name: NpmName, doc: NpmDocument, publisher: str) -> Snapshot:
+        prepared = prepare_publish(name, doc)
+        try:
+            current = await self.index.get(name.full)
+        except NotFound:
+            current = None
+        if current is not None and prepared.version in current.package.versions:
+            raise Conflict(
+                f"cannot publish over the previously published versions: {prepared.version}",
+                subject="version",
+            )
+        for tag, target in prepared.tags.items():
+            known = current is not None and target in current.package.versions
+            if target != prepared.version and not known:
+                raise InvalidInput(f"dist-tag {tag!r} names an unknown version", subject="tag")
+        stored = await self.index.store(_one(prepared.tarball), prepared.sha512)
+        meta = NpmPackageMeta(readme=prepared.readme, readme_filename=prepared.readme_filename)
+        return await self.index.publish(
+            name.full,
+            prepared.version,
+            [
+                NewFile(
+                    filename=prepared.filename, blob=stored, content_type="application/octet-stream"
+                )
+            ],
+            metadata=prepared.manifest,
+            tags=prepared.tags,
+            publisher=publisher,
+            description=prepared.description,
+            keywords=prepared.keywords,
+            package_metadata=_json.encode(meta),
+        )
+
+    async def _edit(self, name: NpmName, doc: NpmDocument, rev: str | None) -> Snapshot | None:
+        """Deprecations, and with a revision the removal of versions left out (unpublish)."""
+        for version in doc.versions:
+            parse_version(version)
+        deprecations: dict[str, str] = {}
+        for version, manifest in doc.versions.items():
+            message = manifest.get("deprecated", "")
+            if not isinstance(message, str):
+                raise InvalidInput("deprecated must be a string", subject="body")
+            deprecations[version] = message
+        tags = {parse_tag(tag): target for tag, target in doc.dist_tags.items()}
+        revision = _parse_rev(rev) if rev is not None else None
+        now = self._clock.now()
+
+        def change(current: Package | None) -> Package | None:
+            if current is None:
+                raise NotFound(f"package {name.full!r} not found", subject="package")
+            for version in doc.versions:
+                if version not in current.versions:
+                    raise InvalidInput(
+                        f"version {version!r} has no tarball; publish it instead", subject="body"
+                    )
+            for version, message in deprecations.items():
+                current.versions[version].deprecated = message
+            if revision is not None:
+                for version in [v for v in current.versions if v not in doc.versions]:
+                    del current.versions[version]
+                if not current.versions:
+                    return None
+                current.dist_tags = {
+                    tag: target
+                    for tag, target in current.dist_tags.items()
+                    if target in current.versions
+                }
+                for tag, target in tags.items():
+                    if target in current.versions:
+                        current.dist_tags[tag] = target
+                if "latest" not in current.dist_tags:
+                    current.dist_tags["latest"] = max(current.versions, key=semver_key)
+            current.modified = now
+            return current
+
+        snap = await self.index.update(name.full, change, revision=revision)
+        return None if snap.package.deleted else snap
+
+    async def unpublish(self, name: str, rev: str) -> None:
+        """DELETE /npm/<name>/-rev/<rev>: remove the whole package."""
+        npm_name = parse_name(name)
+        revision = _parse_rev(rev)
+
+        def change(current: Package | None) -> Package | None:
+            if current is None:
+                raise NotFound(f"package {npm_name.full!r} not found", subject="package")
+            return None
+
+        await self.index.update(npm_name.full, change, revision=revision)
+
+    async def delete_tarball(self, name: str, filename: str, rev: str) -> None:
+        """DELETE /npm/<name>/-/<file>/-rev/<rev>: the last step of npm's unpublish.
+
+        npm has already removed the version with a revision-checked PUT; a
+        tarball still referenced by a version removes that version.
+        """
+        npm_name = parse_name(name)
+        _parse_rev(rev)
+        filename = filename.rsplit("/", 1)[-1]
+        snap = await self.index.get(npm_name.full)
+        found = snap.package.find_file(filename)
+        if found is not None:
+            await self.index.delete_versions(npm_name.full, [found[0].version])
+
+    async def set_dist_tag(self, name: str, tag: str, body: bytes) -> dict[str, str]:
+        """PUT /npm/-/package/<name>/dist-tags/<tag> with a JSON version string."""
+        npm_name = parse_name(name)
+        tag = parse_tag(tag)
+        try:
+            version = msgspec.json.decode(body, type=str)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            raise InvalidInput(
+                "the body must be a JSON string naming a version", subject="body"
+            ) from None
+        snap = await self.index.set_tag(npm_name.full, tag, parse_version(version))
+        return dict(snap.package.dist_tags)
+
+    async def remove_dist_tag(self, name: str, tag: str) -> dict[str, str]:
+        """DELETE /npm/-/package/<name>/dist-tags/<tag> (never ``latest``)."""
+        npm_name = parse_name(name)
+        snap = await self.index.remove_tag(npm_name.full, parse_tag(tag))
+        return dict(snap.package.dist_tags)
+
+    # ---------------------------------------------------------------- audit
+
+    async def audit(self, path: str, body: bytes, headers: Mapping[str, str]) -> AuditAnswer:
+        """POST /npm/-/npm/v1/security/...: the upstream's answer, else a valid empty one."""
+        if self._upstream is not None and self._upstream_url:
+            try:
+                async with self._upstream.fetch(
+                    f"{self._upstream_url}/-/npm/v1/security/{path}",
+                    headers,
+                    method="POST",
+                    content=body,
+                ) as response:
+                    data = b"".join([chunk async for chunk in response.body()])
+                    if response.status == 200:
+                        kind = response.headers.get("content-type", _JSON)
+                        return AuditAnswer(status=200, body=data, content_type=kind)
+            except Transient:
+                pass
+        return AuditAnswer(status=200, body=empty_audit(path))
+
+    # ---------------------------------------------------------------- proxy
+
+    async def _proxied_doc(self, name: NpmName, *, abbreviated: bool) -> CachedDocument:
+        assert self._proxy is not None
+        key = ("abbreviated/" if abbreviated else "full/") + name.full
+        url = f"{self._upstream_url}/{_upstream_path(name)}"
+        accept = f"{ABBREVIATED}; q=1.0, application/json; q=0.8" if abbreviated else _JSON
+        return await self._proxy.document(
+            key, [url], ttl=self._ttl, headers={"Accept": accept}, max_bytes=_MAX_DOCUMENT
+        )
+
+    async def _proxied_document(self, name: NpmName, *, abbreviated: bool) -> dict[str, Any]:
+        assert self._proxy is not None
+        cached = await self._proxied_doc(name, abbreviated=abbreviated)
+        return _decode_upstream(await self._proxy.read(cached))
+
+    async def _proxied_packument(self, name: NpmName, base: str, *, abbreviated: bool) -> Rendered:
+        assert self._proxy is not None
+        cached = await self._proxied_doc(name, abbreviated=abbreviated)
+        key = "proxy:" + ("abbreviated/" if abbreviated else "full/") + name.full
+        body = self._cache.get(key, base, cached.version)
+        if body is None:
+            document = _decode_upstream(await self._proxy.read(cached))
+            versions = document.get("versions")
+            if isinstance(versions, dict):
+                for manifest in versions.values():
+                    if isinstance(manifest, dict):
+                        _rewrite_dist(manifest, name, base)
+            document.pop("_rev", None)
+            body = self._cache.put(key, base, cached.version, _json.encode(document))
+        tag = f"p{cached.sha256[:16] if cached.sha256 else ''}-{cached.version}"
+        return Rendered(
+            body=body,
+            etag=f'"{tag}-{"a" if abbreviated else "f"}"',
+            content_type=ABBREVIATED if abbreviated else _JSON,
+            stale=cached.stale,
+        )
+
+    async def _proxied_tarball(self, name: NpmName, filename: str) -> Tarball:
+        assert self._proxy is not None
+        key = f"tarballs/{name.full}/{filename}"
+        cached = await self._proxy.cached_file(key)
+        if cached is None:
+            url, expected = await self._upstream_tarball(name, filename)
+            source = await self._proxy.file(
+                key, [url], expected=expected, algorithms=("sha1", "sha512")
+            )
+        else:
+            source = None
+        if source is not None and source.stream is not None:
+            return Tarball(size=source.size, stream=source.stream)
+        found = cached if source is None else source.cached
+        assert found is not None
+        reader = await self._blobs.open(found.key)
+        sha512 = found.digests.get("sha512")
+        sri = Digest.parse(sha512).sri() if sha512 else None
+        return Tarball(size=found.size, reader=reader, sha512=sri)
+
+    async def _upstream_tarball(self, name: NpmName, filename: str) -> tuple[str, Digest | None]:
+        for abbreviated in (True, False):
+            document = await self._proxied_document(name, abbreviated=abbreviated)
+            versions = document.get("versions")
+            if not isinstance(versions, dict):
+                continue
+            for manifest in versions.values():
+                dist = manifest.get("dist") if isinstance(manifest, dict) else None
+                if not isinstance(dist, dict):
+                    continue
+                tarball = dist.get("tarball")
+                if not isinstance(tarball, str) or tarball.rsplit("/", 1)[-1] != filename:
+                    continue
+                integrity, shasum = dist.get("integrity"), dist.get("shasum")
+                try:
+                    digests = integrity_digests(
+                        integrity if isinstance(integrity, str) else None,
+                        shasum if isinstance(shasum, str) else None,
+                    )
+                except InvalidInput:
+                    digests = []
+                strongest = sorted(digests, key=lambda d: _STRENGTH.get(d.algorithm, 0))
+                return tarball, (strongest[-1] if strongest else None)
+        raise NotFound(f"{filename[:100]} not found", subject="file")
+
+    # -------------------------------------------------------------- helpers
+
+    @staticmethod
+    def _rev(snap: Snapshot) -> str:
+        return f"{snap.version}-{snap.etag().strip(chr(34)).split('-')[0]}"
+
+
+_STRENGTH: Final = {"sha1": 1, "sha256": 2, "sha512": 3}
+
+
+def _one(data: bytes) -> AsyncIterator[bytes]:
+    async def gen() -> AsyncIterator[bytes]:
+        yield data
+
+    return gen()
+
+
+def _parse_rev(rev: str) -> int:
+    head = rev.split("-", 1)[0]
+    if not head.isdigit() or len(head) > 18:
+        raise InvalidInput(f"invalid revision {rev[:40]!r}", subject="revision")
+    return int(head)
+
+
+def _upstream_path(name: NpmName) -> str:
+    """Scoped names go upstream as ``@scope%2fname``, as npm sends them (names are URL-safe)."""
+    return name.full.replace("/", "%2f")
+
+
+def _decode_upstream(raw: bytes) -> dict[str, Any]:
+    try:
+        document = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise Transient(
+            "the upstream sent an invalid package document", subject="upstream"
+        ) from None
+    if not isinstance(document, dict):
+        raise Transient("the upstream sent an invalid package document", subject="upstream")
+    return document
+
+
+def _tarball_url(name: NpmName, filename: str, base: str) -> str:
+    return f"{base}/npm/{name.full}/-/{filename}"
+
+
+def _rewrite_dist(manifest: dict[str, Any], name: NpmName, base: str) -> None:
+    dist = manifest.get("dist")
+    if isinstance(dist, dict) and isinstance(dist.get("tarball"), str):
+        filename = dist["tarball"].rsplit("/", 1)[-1]
+        dist["tarball"] = _tarball_url(name, filename, base)
+
+
+def _iso(moment: datetime) -> str:
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def _sri(file: PackageFile) -> str | None:
+    digest = file.digest("sha512")
+    return digest.sri() if digest else None
+
+
+def _dist(snap: Snapshot, version: str, extra: Any, base: str) -> dict[str, Any]:
+    name = parse_name(snap.package.name)
+    entry = snap.package.versions[version]
+    dist: dict[str, Any] = dict(extra) if isinstance(extra, dict) else {}
+    file = entry.file(tarball_filename(name, version)) or (entry.files[0] if entry.files else None)
+    if file is not None:
+        sha1 = file.digest("sha1")
+        dist["tarball"] = _tarball_url(name, file.filename, base)
+        if sha1 is not None:
+            dist["shasum"] = sha1.hex
+        integrity = _sri(file)
+        if integrity is not None:
+            dist["integrity"] = integrity
+    return dist
+
+
+def _version_manifest(snap: Snapshot, version: str, base: str) -> dict[str, Any]:
+    entry = snap.package.versions[version]
+    manifest = msgspec.json.decode(entry.metadata) if entry.metadata else {}
+    if not isinstance(manifest, dict):
+        manifest = {}
+    manifest["name"] = snap.package.name
+    manifest["version"] = version
+    manifest.setdefault("_id", f"{snap.package.name}@{version}")
+    manifest["dist"] = _dist(snap, version, manifest.get("dist"), base)
+    if entry.deprecated:
+        manifest["deprecated"] = entry.deprecated
+    return manifest
+
+
+def _full(snap: Snapshot, base: str, rev: str) -> dict[str, Any]:
+    package = snap.package
+    meta = _meta_decoder.decode(package.metadata) if package.metadata else NpmPackageMeta()
+    versions = {v: _version_manifest(snap, v, base) for v in package.versions}
+    time: dict[str, str] = {"created": _iso(package.created), "modified": _iso(package.modified)}
+    time.update({v: _iso(entry.uploaded) for v, entry in package.versions.items()})
+    document: dict[str, Any] = {
+        "_id": package.name,
+        "_rev": rev,
+        "name": package.name,
+        "dist-tags": package.dist_tags,
+        "versions": versions,
+        "time": time,
+        "maintainers": [{"name": owner} for owner in package.owners],
+    }
+    if package.description:
+        document["description"] = package.description
+    if package.keywords:
+        document["keywords"] = package.keywords
+    latest = versions.get(package.dist_tags.get("latest", ""))
+    if latest is not None:
+        for key in _LIFTED_KEYS:
+            if key in latest:
+                document[key] = latest[key]
+    document["readme"] = meta.readme
+    if meta.readme_filename:
+        document["readmeFilename"] = meta.readme_filename
+    return document
+
+
+def _abbreviated(snap: Snapshot, base: str) -> dict[str, Any]:
+    package = snap.package
+    versions: dict[str, Any] = {}
+    for version in package.versions:
+        manifest = _version_manifest(snap, version, base)
+        versions[version] = {k: manifest[k] for k in _ABBREVIATED_KEYS if k in manifest}
+        versions[version]["dist"] = manifest["dist"]
+    return {
+        "name": package.name,
+        "modified": _iso(package.modified),
+        "dist-tags": package.dist_tags,
+        "versions": versions,
+    }
+
+
+def _search_object(package: PackageSummary, score: float, base: str) -> dict[str, Any]:
+    name = parse_name(package.name)
+    publisher = package.owners[0] if package.owners else "anonymous"
+    return {
+        "package": {
+            "name": package.name,
+            "scope": name.scope or "unscoped",
+            "version": package.dist_tags.get("latest", ""),
+            "description": package.description,
+            "keywords": package.keywords,
+            "date": _iso(package.modified),
+            "links": {"npm": f"{base}/npm/{package.name}"},
+            "publisher": {"username": publisher},
+            "maintainers": [{"username": owner} for owner in package.owners],
+        },
+        "score": {
+            "final": score,
+            "detail": {"quality": score, "popularity": score, "maintenance": score},
+        },
+        "searchScore": score,
+        "flags": {},
+    }
+
+
+def empty_audit(path: str) -> bytes:
+    """A valid audit answer reporting nothing, for registries without an upstream."""
+    if path.startswith("audits"):
+        return _json.encode(
+            {
+                "actions": [],
+                "advisories": {},
+                "muted": [],
+                "metadata": {
+                    "vulnerabilities": {
+                        "info": 0,
+                        "low": 0,
+                        "moderate": 0,
+                        "high": 0,
+                        "critical": 0,
+                    },
+                    "dependencies": 0,
+                    "devDependencies": 0,
+                    "optionalDependencies": 0,
+                    "totalDependencies": 0,
+                },
+            }
+        )
+    return b"{}"

@@ -1,0 +1,262 @@
+"""The npm registry's HTTP edge at /npm/: routing, bodies, ETags and npm's error shape.
+
+One catch-all route per method dispatches on the decoded path, since scoped
+names arrive both as ``@scope/name`` and ``@scope%2fname``. Domain errors
+become ``{"error": "..."}`` with the status the npm client expects, through
+the one table :data:`ERRORS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.response import Stream
+
+from domain import errors as e
+from domain.formats.npm import ABBREVIATED, NpmRegistry, Tarball
+from entrypoints.container import Services
+
+__all__ = ["ERRORS", "NpmController", "npm_error"]
+
+_JSON: Final = "application/json"
+_DOCUMENT_LIMIT: Final = 512 * 1024 * 1024
+_SMALL_LIMIT: Final = 16 * 1024 * 1024
+
+ERRORS: tuple[tuple[type[e.NoraError], str, int], ...] = (
+    (e.NotFound, "", 404),
+    (e.Conflict, "version", 403),
+    (e.Conflict, "file", 403),
+    (e.Conflict, "", 409),
+    (e.TooLarge, "", 413),
+    (e.DigestMismatch, "", 400),
+    (e.InvalidInput, "", 400),
+    (e.Unsupported, "", 405),
+    (e.Transient, "", 503),
+    (e.Permanent, "", 500),
+)
+"""(error type, subject or "" for any, HTTP status); the first matching row wins.
+
+npm reports a republished version as E403, as the public registry answers."""
+
+
+def npm_error(exc: e.NoraError) -> Response[Any]:
+    """``{"error": detail}`` with the status from :data:`ERRORS`."""
+    status = 500
+    for kind, subject, code in ERRORS:
+        if isinstance(exc, kind) and (not subject or subject == exc.subject):
+            status = code
+            break
+    detail = exc.detail or ("Not found" if status == 404 else type(exc).__name__)
+    return Response({"error": detail}, status_code=status, media_type=_JSON)
+
+
+def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
+    return npm_error(exc)
+
+
+class NpmController(Controller):
+    """npm, pnpm and yarn talk to this registry at /npm/."""
+
+    path = "/npm"
+    tags = ["npm"]
+    exception_handlers = {e.NoraError: _handle}
+
+    @get("/{path:path}", media_type=_JSON, include_in_schema=False)
+    async def read(
+        self, request: Request[Any, Any, Any], services: Services, path: str
+    ) -> Response[Any]:
+        """GET /npm/<name>[/<version>|/-/<file>] and the /npm/-/ endpoints."""
+        npm = services.npm
+        parts = _parts(path)
+        base = _base(request, services)
+        if parts[:1] == ["-"]:
+            return await _special_get(npm, parts[1:], request, base)
+        name, rest = _split_name(parts)
+        if not rest:
+            accept = request.headers.get("accept", "")
+            abbreviated = ABBREVIATED in accept and request.query_params.get("write") != "true"
+            rendered = await npm.packument(name, base, abbreviated=abbreviated)
+            headers = {"ETag": rendered.etag, "Vary": "Accept", "Cache-Control": "no-cache"}
+            if rendered.stale:
+                headers["Warning"] = '110 nora "Response is stale"'
+            if _matches(request.headers.get("if-none-match"), rendered.etag):
+                return Response(b"", status_code=304, headers=headers)
+            return Response(rendered.body, media_type=rendered.content_type, headers=headers)
+        if rest[0] == "-" and len(rest) >= 2:
+            return _send(await npm.tarball(name, rest[-1]))
+        if len(rest) == 1:
+            return _raw(await npm.version_document(name, rest[0], base))
+        raise e.NotFound("no such npm endpoint", subject="route")
+
+    @put("/{path:path}", media_type=_JSON, status_code=201, include_in_schema=False)
+    async def write(
+        self, request: Request[Any, Any, Any], services: Services, path: str
+    ) -> Response[Any]:
+        """PUT /npm/<name>[/-rev/<rev>] and PUT /npm/-/package/<name>/dist-tags/<tag>."""
+        npm = services.npm
+        parts = _parts(path)
+        if parts[:2] == ["-", "package"]:
+            name, rest = _split_name(parts[2:])
+            if len(rest) == 2 and rest[0] == "dist-tags":
+                body = await _body(request, _SMALL_LIMIT)
+                tags = await npm.set_dist_tag(name, rest[1], body)
+                return Response({"ok": True, **tags}, status_code=201)
+            raise e.NotFound("no such npm endpoint", subject="route")
+        if parts[:1] == ["-"]:
+            raise e.NotFound("no such npm endpoint", subject="route")
+        name, rest = _split_name(parts)
+        rev: str | None = None
+        if len(rest) == 2 and rest[0] == "-rev":
+            rev = rest[1]
+        elif rest:
+            raise e.NotFound("no such npm endpoint", subject="route")
+        body = await _body(request, _DOCUMENT_LIMIT)
+        snap = await npm.put(name, body, rev=rev)
+        if snap is None:
+            return Response({"ok": "package removed"}, status_code=200)
+        return Response(
+            {"ok": "package updated", "id": snap.package.name, "rev": str(snap.version)},
+            status_code=201,
+        )
+
+    @delete("/{path:path}", media_type=_JSON, status_code=200, include_in_schema=False)
+    async def remove(
+        self, request: Request[Any, Any, Any], services: Services, path: str
+    ) -> Response[Any]:
+        """DELETE /npm/<name>/-rev/<rev>, /npm/<name>/-/<file>/-rev/<rev>, dist-tags."""
+        npm = services.npm
+        parts = _parts(path)
+        if parts[:2] == ["-", "package"]:
+            name, rest = _split_name(parts[2:])
+            if len(rest) == 2 and rest[0] == "dist-tags":
+                tags = await npm.remove_dist_tag(name, rest[1])
+                return Response({"ok": True, **tags}, status_code=200)
+            raise e.NotFound("no such npm endpoint", subject="route")
+        if parts[:1] == ["-"]:
+            raise e.NotFound("no such npm endpoint", subject="route")
+        name, rest = _split_name(parts)
+        if len(rest) == 2 and rest[0] == "-rev":
+            await npm.unpublish(name, rest[1])
+            return Response({"ok": "package removed"}, status_code=200)
+        if len(rest) >= 4 and rest[0] == "-" and rest[-2] == "-rev":
+            await npm.delete_tarball(name, rest[-3], rest[-1])
+            return Response({"ok": "tarball removed"}, status_code=200)
+        raise e.NotFound("no such npm endpoint", subject="route")
+
+    @post("/{path:path}", media_type=_JSON, status_code=200, include_in_schema=False)
+    async def submit(
+        self, request: Request[Any, Any, Any], services: Services, path: str
+    ) -> Response[Any]:
+        """POST /npm/-/npm/v1/security/advisories/bulk and /audits/quick."""
+        parts = _parts(path)
+        if parts[:5] == ["-", "npm", "v1", "security", "advisories"] and parts[5:] == ["bulk"]:
+            kind = "advisories/bulk"
+        elif parts[:4] == ["-", "npm", "v1", "security"] and parts[4:5] == ["audits"]:
+            kind = "/".join(parts[4:])
+        else:
+            raise e.NotFound("no such npm endpoint", subject="route")
+        body = await _body(request, _SMALL_LIMIT)
+        forwarded = {
+            name: request.headers[name]
+            for name in ("content-type", "content-encoding")
+            if name in request.headers
+        }
+        answer = await services.npm.audit(kind, body, forwarded)
+        return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+async def _special_get(
+    npm: NpmRegistry, parts: list[str], request: Request[Any, Any, Any], base: str
+) -> Response[Any]:
+    if parts == ["ping"]:
+        return Response({}, status_code=200)
+    if parts == ["whoami"]:
+        return Response({"username": "anonymous"}, status_code=200)
+    if parts == ["v1", "search"]:
+        params = request.query_params
+        text = params.get("text", "")
+        size = _int(params.get("size"), 20)
+        offset = _int(params.get("from"), 0)
+        return _raw(await npm.search(text, size=size, offset=offset, base=base))
+    if parts[:1] == ["package"]:
+        name, rest = _split_name(parts[1:])
+        if rest == ["dist-tags"]:
+            return Response(await npm.dist_tags(name), status_code=200)
+    raise e.NotFound("no such npm endpoint", subject="route")
+
+
+def _parts(path: str) -> list[str]:
+    parts = [part for part in path.split("/") if part]
+    if not parts:
+        raise e.NotFound("no such npm endpoint", subject="route")
+    return parts
+
+
+def _split_name(parts: list[str]) -> tuple[str, list[str]]:
+    """``@scope/name/rest...`` or ``name/rest...`` -> (name, rest)."""
+    if not parts:
+        raise e.InvalidInput("missing package name", subject="name")
+    if parts[0].startswith("@"):
+        if len(parts) < 2:
+            raise e.InvalidInput(f"invalid scoped package name {parts[0][:100]!r}", subject="name")
+        return f"{parts[0]}/{parts[1]}", parts[2:]
+    return parts[0], parts[1:]
+
+
+def _base(request: Request[Any, Any, Any], services: Services) -> str:
+    configured = services.settings.public_url
+    if configured:
+        return configured
+    return str(request.base_url).rstrip("/")
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = [item.strip() for item in header.split(",")]
+    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
+
+
+def _int(value: str | None, default: int) -> int:
+    if value is None or not value.isdigit() or len(value) > 9:
+        return default
+    return int(value)
+
+
+async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise e.TooLarge(f"request body exceeds {limit // (1024 * 1024)} MiB", subject="body")
+    return bytes(data)
+
+
+def _raw(body: bytes) -> Response[bytes]:
+    return Response(body, media_type=_JSON)
+
+
+def _send(tarball: Tarball) -> Response[Any]:
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    if tarball.size is not None:
+        headers["Content-Length"] = str(tarball.size)
+    return Stream(_chunks(tarball), media_type="application/octet-stream", headers=headers)
+
+
+async def _chunks(tarball: Tarball) -> AsyncIterator[bytes]:
+    if tarball.reader is not None:
+        reader = tarball.reader
+        try:
+            async for chunk in reader:
+                yield chunk
+        finally:
+            await reader.aclose()
+    elif tarball.stream is not None:
+        stream = tarball.stream
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
