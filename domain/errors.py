@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "Conflict",
     "DigestMismatch",
+    "Forbidden",
     "InvalidInput",
     "InvalidKey",
     "NoraError",
@@ -17,8 +18,10 @@ __all__ = [
     "OffsetMismatch",
     "Permanent",
     "RangeNotSatisfiable",
+    "RateLimited",
     "TooLarge",
     "Transient",
+    "Unauthenticated",
     "Unsupported",
 ]
 
@@ -82,6 +85,22 @@ class TooLarge(InvalidInput):
 
 class Unsupported(NoraError):
     """The operation is valid but switched off or not offered here."""
+
+
+class Unauthenticated(NoraError):
+    """No credentials, or credentials that prove nothing (unknown, expired, revoked)."""
+
+
+class Forbidden(NoraError):
+    """Known caller, but their role or scope does not allow this."""
+
+
+class RateLimited(NoraError):
+    """Too many requests from one client; retry after ``retry_after`` seconds."""
+
+    def __init__(self, detail: str = "", *, retry_after: int = 1, subject: str = "") -> None:
+        super().__init__(detail, subject=subject)
+        self.retry_after = retry_after
 
 
 class Transient(NoraError):

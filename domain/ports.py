@@ -27,8 +27,10 @@ __all__ = [
     "Document",
     "LocalFiles",
     "MetadataStore",
+    "RateLimiter",
     "Upstream",
     "UpstreamResponse",
+    "UserDirectory",
 ]
 
 MUST_NOT_EXIST = 0
@@ -229,3 +231,28 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware in UTC."""
         ...
+
+
+@runtime_checkable
+class UserDirectory(Protocol):
+    """Known users and their passwords (an htpasswd file, later LDAP or a database).
+
+    ``check_password`` of an unknown user returns False, taking about as long as
+    a wrong password, so timing does not reveal which users exist.
+    """
+
+    async def check_password(self, username: str, password: str) -> bool: ...
+
+    def __contains__(self, username: object) -> bool: ...
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """Counts hits per (budget, key) in a moving window.
+
+    ``hit`` records one request and returns None while the key is within the
+    budget, or the whole seconds to wait before retrying once it is over.
+    Unknown budgets are never limited.
+    """
+
+    async def hit(self, budget: str, key: str) -> int | None: ...

@@ -23,6 +23,9 @@ STATUS: tuple[tuple[type[e.NoraError], int], ...] = (
     (e.OffsetMismatch, 416),
     (e.InvalidInput, 400),
     (e.Unsupported, 405),
+    (e.Unauthenticated, 401),
+    (e.Forbidden, 403),
+    (e.RateLimited, 429),
     (e.Transient, 503),
     (e.Permanent, 500),
 )

@@ -1,0 +1,1 @@
+"""Adapters for access control: user directories and rate-limit storage."""

@@ -1,0 +1,61 @@
+"""Turning what a client presents (Basic or Bearer) into a Principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from domain.auth.model import ANONYMOUS, Principal, Role
+from domain.auth.sessions import SessionTokens
+from domain.auth.tokens import TokenService
+from domain.errors import Unauthenticated
+from domain.ports import UserDirectory
+
+__all__ = ["TOKEN_USERNAMES", "Authenticator"]
+
+TOKEN_USERNAMES = frozenset({"__token__", "token", "oauth2accesstoken"})
+"""Basic-auth user names that mean "the password is a token" (twine, uv, others)."""
+
+
+class Authenticator:
+    """Checks passwords against the user directory and tokens against their stores."""
+
+    def __init__(
+        self,
+        users: UserDirectory,
+        tokens: TokenService,
+        sessions: SessionTokens,
+        *,
+        admins: Iterable[str] = (),
+    ) -> None:
+        self.users = users
+        self.tokens = tokens
+        self.sessions = sessions
+        self.admins = frozenset(admins)
+
+    def role_of(self, username: str) -> Role:
+        """A user's own role: admin if listed as one, else write."""
+        return Role.ADMIN if username in self.admins else Role.WRITE
+
+    async def password(self, username: str, password: str) -> Principal:
+        """Basic credentials: a user's password, or a token in the password field."""
+        if username in TOKEN_USERNAMES or TokenService.looks_like_token(password):
+            return await self.token(password)
+        if not username or not await self.users.check_password(username, password):
+            raise Unauthenticated("wrong user name or password", subject="password")
+        return Principal(name=username, role=self.role_of(username), via="password")
+
+    async def token(self, presented: str) -> Principal:
+        """A bearer credential: an API token or an OCI session token."""
+        if presented.startswith("nts."):
+            return await self.sessions.verify(presented)
+        record = await self.tokens.verify(presented)
+        role = record.role
+        if record.owner != "anonymous" and role > self.role_of(record.owner):
+            role = self.role_of(record.owner)  # a demoted user's old tokens are demoted too
+        return Principal(
+            name=record.owner, role=role, scopes=record.scopes, token_id=record.id, via="token"
+        )
+
+    @staticmethod
+    def anonymous() -> Principal:
+        return ANONYMOUS

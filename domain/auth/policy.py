@@ -1,0 +1,41 @@
+"""The access decision: may this principal do this to that?"""
+
+from __future__ import annotations
+
+import msgspec
+
+from domain.auth.model import Principal, Role
+from domain.errors import Forbidden, Unauthenticated
+
+__all__ = ["AccessPolicy"]
+
+
+class AccessPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """The switches an operator sets."""
+
+    enabled: bool = False
+    anonymous_read: bool = False
+    docker_anon_pull: bool = False
+
+    def check(self, principal: Principal, needed: Role | None, fmt: str, name: str | None) -> None:
+        """Return if allowed; raise ``Unauthenticated`` (prove who you are) or ``Forbidden``.
+
+        ``needed`` None marks a public route (health, login, token endpoints).
+        The anonymous caller may read when anonymous reads are on (or, for
+        container images, anonymous pulls), and never write.
+        """
+        if needed is None or not self.enabled:
+            return
+        if principal.anonymous:
+            if (
+                needed == Role.READ
+                and (self.anonymous_read or (fmt == "docker" and self.docker_anon_pull))
+                and principal.within_scopes(fmt, name, needed)
+            ):
+                return
+            raise Unauthenticated("authentication required", subject="auth")
+        assert principal.role is not None
+        if principal.role < needed:
+            raise Forbidden(f"{needed} access needed, token or user has {principal.role}")
+        if not principal.within_scopes(fmt, name, needed):
+            raise Forbidden(f"{fmt} {name or ''} is outside this credential's scopes".strip())

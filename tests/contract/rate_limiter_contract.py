@@ -1,0 +1,25 @@
+"""The RateLimiter contract: budget ``tiny`` allows 3 hits a minute per key."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.ports import RateLimiter
+
+
+class RateLimiterContract:
+    @pytest.fixture
+    def limiter(self) -> RateLimiter:
+        raise NotImplementedError
+
+    @pytest.mark.anyio
+    async def test_budget_per_key(self, limiter: RateLimiter) -> None:
+        assert [await limiter.hit("tiny", "k1") for _ in range(3)] == [None, None, None]
+        retry = await limiter.hit("tiny", "k1")
+        assert retry is not None
+        assert 1 <= retry <= 60
+        assert await limiter.hit("tiny", "k2") is None
+
+    @pytest.mark.anyio
+    async def test_unknown_budget_is_unlimited(self, limiter: RateLimiter) -> None:
+        assert all([await limiter.hit("unlisted", "k") is None for _ in range(50)])
