@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, TypeVar
+from urllib.parse import unquote
 
 import msgspec
 from litestar import Controller, Request, Response, route
@@ -226,7 +227,8 @@ async def _get_manifest(call: _Call) -> Response[Any]:
         manifest = await call.oci.stat_manifest(name, reference)
     else:
         manifest = await call.oci.get_manifest(name, reference)
-    if not _accepts(call.header("accept"), manifest.media_type):
+    accept = ",".join(call.request.headers.getall("accept", []))
+    if not _accepts(accept, manifest.media_type):
         raise e.NotFound(
             f"manifest is {manifest.media_type}, which the Accept header excludes",
             subject="manifest",
@@ -549,6 +551,15 @@ _ROUTES: Final[tuple[tuple[re.Pattern[str], dict[str, _Handler]], ...]] = (
 )
 
 
+def _raw_path(request: Request[Any, Any, Any], routed: str) -> str:
+    """The path after /v2/ as the client sent it: the router collapses ``//``, which
+    would turn an invalid name into a valid one."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes) and raw.startswith(b"/v2"):
+        return unquote(raw[3:].split(b"?", 1)[0].decode("latin-1"))[1:]
+    return routed.lstrip("/")
+
+
 class OciController(Controller):
     """Every /v2/ request, dispatched by the distribution spec's URL patterns."""
 
@@ -563,7 +574,7 @@ class OciController(Controller):
         self, request: Request[Any, Any, Any], services: Services, path: str = ""
     ) -> Response[Any]:
         """ANY /v2/<path>: match the path, then run the method's handler."""
-        path = path.lstrip("/")
+        path = _raw_path(request, path)
         head = request.method == "HEAD"
         try:
             for pattern, methods in _ROUTES:
