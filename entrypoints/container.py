@@ -16,7 +16,9 @@ from dependency_injector import containers, providers
 from adapters.clock import SystemClock
 from domain.formats.npm import NpmRegistry
 from domain.oci import ManifestService
+from domain.oci.proxy import OciProxy
 from domain.ports import BlobStore, Clock, MetadataStore, Upstream
+from domain.proxy import PullThrough
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 
@@ -69,6 +71,24 @@ def _npm(
     )
 
 
+def _oci_proxy(
+    settings: Settings,
+    upstream: Upstream,
+    meta: MetadataStore,
+    blobs: BlobStore,
+    uploads: UploadSessions,
+    clock: Clock,
+) -> OciProxy | None:
+    urls = Settings.url_list(settings.docker_proxies)
+    if not urls:
+        return None
+    pull = PullThrough(
+        "oci", upstream=upstream, meta=meta, blobs=blobs, uploads=uploads, clock=clock
+    )
+    ttl = timedelta(seconds=settings.docker_metadata_ttl)
+    return OciProxy(urls, pull=pull, upstream=upstream, blobs=blobs, clock=clock, ttl=ttl)
+
+
 def _upstream() -> Upstream:
     from adapters.upstream.http import HttpUpstream
     from entrypoints import __version__
@@ -96,6 +116,9 @@ class Container(containers.DeclarativeContainer):
         blobs=blob_store,
         meta=metadata_store,
         delete_enabled=providers.Callable(lambda s: s.docker_delete_enabled, settings),
+    )
+    oci_proxy = providers.Singleton(
+        _oci_proxy, settings, upstream, metadata_store, blob_store, uploads, clock
     )
     npm = providers.Singleton(_npm, settings, metadata_store, blob_store, uploads, clock, upstream)
 
@@ -147,6 +170,10 @@ class Services:
     @property
     def oci(self) -> ManifestService:
         return self.container.oci()
+
+    @property
+    def oci_proxy(self) -> OciProxy | None:
+        return self.container.oci_proxy()
 
     @property
     def npm(self) -> NpmRegistry:

@@ -25,6 +25,8 @@ from domain.digests import Digest
 from domain.oci import ManifestService, parse_digest, parse_name, parse_reference
 from domain.oci.manifests import MAX_MANIFEST_SIZE
 from domain.oci.media import MANIFEST_TYPES, OCI_INDEX
+from domain.oci.proxy import ProxiedBlob
+from domain.oci.service import Page
 from domain.ports import BlobStore
 from domain.uploads import UploadSessions
 from entrypoints.container import Services
@@ -199,7 +201,16 @@ async def _tags(call: _Call) -> Response[Any]:
     """GET /v2/<name>/tags/list?n=&last=: tags, lexically sorted, paginated."""
     name = call.name
     n, last = _page_size(call), call.query("last")
-    page = await call.oci.tags(name, n, last)
+    try:
+        page = await call.oci.tags(name, n, last)
+    except e.NotFound:
+        proxy = call.services.oci_proxy
+        if proxy is None:
+            raise
+        tags = await _proxied(proxy.tags(name), "name")
+        tags = [t for t in tags if last is None or t > last]
+        limit = len(tags) if n is None else n
+        page = Page(items=tags[:limit], more=len(tags) > limit)
     headers = _link(
         f"/v2/{name}/tags/list", n, page.items[-1] if page.more and page.items else None
     )
@@ -223,10 +234,16 @@ async def _get_manifest(call: _Call) -> Response[Any]:
     """GET|HEAD /v2/<name>/manifests/<reference>."""
     name = call.name
     reference = parse_reference(call.match["reference"])
-    if call.head:
-        manifest = await call.oci.stat_manifest(name, reference)
-    else:
-        manifest = await call.oci.get_manifest(name, reference)
+    try:
+        if call.head:
+            manifest = await call.oci.stat_manifest(name, reference)
+        else:
+            manifest = await call.oci.get_manifest(name, reference)
+    except e.NotFound as exc:
+        proxy = call.services.oci_proxy
+        if proxy is None or exc.subject != "name":
+            raise
+        manifest = await _proxied(proxy.manifest(name, reference), "manifest")
     accept = ",".join(call.request.headers.getall("accept", []))
     if not _accepts(accept, manifest.media_type):
         raise e.NotFound(
@@ -301,7 +318,16 @@ async def _get_blob(call: _Call) -> Response[Any]:
     """GET|HEAD /v2/<name>/blobs/<digest>, with Range (206 / 416)."""
     name = call.name
     digest = parse_digest(call.match["digest"])
-    key = await call.oci.content_key(name, digest)
+    try:
+        key = await call.oci.content_key(name, digest)
+    except e.NotFound:
+        proxy = call.services.oci_proxy
+        if proxy is None or await call.oci.exists(name):
+            raise
+        proxied = await _proxied(proxy.blob(name, digest), "blob")
+        if proxied.key is None:
+            return _stream_through(call, digest, proxied)
+        key = proxied.key
     etag = f'"{digest}"'
     headers = {
         "docker-content-digest": str(digest),
@@ -350,6 +376,49 @@ async def _get_blob(call: _Call) -> Response[Any]:
         headers={**API_VERSION, **headers},
         media_type="application/octet-stream",
     )
+
+
+def _stream_through(call: _Call, digest: Digest, proxied: ProxiedBlob) -> Response[Any]:
+    """A blob on its way from upstream: full body (ranges come once it is cached)."""
+    assert proxied.stream is not None
+    headers = {
+        **API_VERSION,
+        "docker-content-digest": str(digest),
+        "content-type": "application/octet-stream",
+    }
+    if proxied.size is not None:
+        headers["content-length"] = str(proxied.size)
+    if call.head:
+        stream = proxied.stream
+
+        async def drain() -> AsyncIterator[bytes]:
+            async for _ in stream:
+                pass
+            yield b""
+
+        return Stream(drain(), status_code=200, headers=headers)
+    return Stream(_last_after_end(proxied.stream), status_code=200, headers=headers)
+
+
+async def _last_after_end(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Hold each chunk back until the next arrives, so the client gets the last byte only
+    after the source is exhausted (the blob verified and cached): a client that hangs up
+    as soon as it has everything can then no longer cancel the caching."""
+    held: bytes | None = None
+    async for chunk in chunks:
+        if held is not None:
+            yield held
+        held = chunk
+    if held is not None:
+        yield held
+
+
+async def _proxied(operation: Awaitable[_T], subject: str) -> _T:
+    """An upstream's "not found" is the spec's unknown manifest, blob or name."""
+    try:
+        return await operation
+    except e.NotFound as exc:
+        raise e.NotFound(exc.detail, subject=subject) from None
 
 
 async def _delete_blob(call: _Call) -> Response[Any]:

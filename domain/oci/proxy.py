@@ -1,0 +1,262 @@
+"""Pull-through cache of upstream registries for names not hosted here.
+
+Built on :class:`domain.proxy.PullThrough`: manifests by tag are documents
+(cached for the metadata TTL, then revalidated, served stale when every
+upstream is down); manifests by digest and blobs are immutable files (fetched
+once, verified against their digest, single-flight, kept forever). Upstreams
+are tried in order. A 401 with a ``Bearer`` challenge is answered the way
+registries expect: a token from the challenge's realm, anonymously or with the
+upstream URL's credentials, then the request again with that token.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Final
+
+import msgspec
+
+from domain.digests import Digest, hash_bytes
+from domain.errors import NotFound, Transient
+from domain.oci.manifests import MAX_MANIFEST_SIZE
+from domain.oci.media import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
+from domain.oci.service import StoredManifest
+from domain.ports import BlobReader, BlobStore, Clock, Upstream, UpstreamResponse
+from domain.proxy import FileSource, PullThrough
+
+__all__ = ["OciProxy", "ProxiedBlob", "UpstreamRegistry", "parse_challenge"]
+
+_ACCEPT: Final = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST))
+_TOKEN_LIMIT: Final = 64 * 1024
+_SAFE: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/")
+
+
+class UpstreamRegistry(msgspec.Struct, frozen=True):
+    """One upstream: its base URL (no credentials) and optional ``user:password``."""
+
+    base: str
+    credentials: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> UpstreamRegistry:
+        """Split ``scheme://user:pass@host/...`` into a base URL and credentials."""
+        scheme, sep, rest = url.rstrip("/").partition("://")
+        if not sep:
+            return cls(url.rstrip("/"))
+        authority, slash, path = rest.partition("/")
+        userinfo, at, host = authority.rpartition("@")
+        if not at:
+            return cls(url.rstrip("/"))
+        return cls(f"{scheme}://{host}{slash}{path}", _unquote(userinfo))
+
+
+class ProxiedBlob(msgspec.Struct, kw_only=True):
+    """A blob from the cache (``key``) or streaming from upstream (``stream``)."""
+
+    size: int | None
+    key: str | None = None
+    stream: AsyncIterator[bytes] | None = None
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """``Bearer realm="...",service="..."`` -> ``("bearer", {...})``; lenient on spacing."""
+    scheme, _, rest = header.strip().partition(" ")
+    params: dict[str, str] = {}
+    text = rest.strip()
+    while text:
+        key, eq, text = text.partition("=")
+        if not eq:
+            break
+        text = text.lstrip()
+        if text.startswith('"'):
+            value, _, text = text[1:].partition('"')
+        else:
+            value, _, text = text.partition(",")
+            value = value.strip()
+        params[key.strip().strip(",").strip().lower()] = value
+        text = text.lstrip().lstrip(",").lstrip()
+    return scheme.lower(), params
+
+
+class OciProxy:
+    """Serve names that are not hosted from the configured upstreams."""
+
+    def __init__(
+        self,
+        upstreams: Sequence[str],
+        *,
+        pull: PullThrough,
+        upstream: Upstream,
+        blobs: BlobStore,
+        clock: Clock,
+        ttl: timedelta,
+    ) -> None:
+        self._registries = [UpstreamRegistry.parse(url) for url in upstreams]
+        self._pull = pull
+        self._upstream = upstream
+        self._blobs = blobs
+        self._clock = clock
+        self._ttl = ttl
+        self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
+
+    def _urls(self, path: str) -> list[str]:
+        return [f"{registry.base}/v2/{path}" for registry in self._registries]
+
+    async def manifest(self, name: str, reference: str | Digest) -> StoredManifest:
+        """A manifest by tag (TTL, revalidation, stale on outage) or digest (forever)."""
+        if isinstance(reference, Digest):
+            source = await self._pull.file(
+                f"{name}/manifests/{reference}",
+                self._urls(f"{name}/manifests/{reference}"),
+                expected=reference,
+                headers={"Accept": _ACCEPT},
+                authorize=self._authorize,
+            )
+            body = await self._drain(source)
+            media_type = _media_type(source.content_type, body)
+            return StoredManifest(
+                digest=reference, media_type=media_type, size=len(body), body=body
+            )
+        doc = await self._pull.document(
+            f"{name}/manifests/{reference}",
+            self._urls(f"{name}/manifests/{reference}"),
+            ttl=self._ttl,
+            headers={"Accept": _ACCEPT},
+            max_bytes=MAX_MANIFEST_SIZE,
+            authorize=self._authorize,
+        )
+        body = await self._pull.read(doc)
+        return StoredManifest(
+            digest=hash_bytes(body),
+            media_type=_media_type(doc.content_type, body),
+            size=len(body),
+            body=body,
+        )
+
+    async def tags(self, name: str) -> list[str]:
+        """The upstream's tag list (cached like any document)."""
+        doc = await self._pull.document(
+            f"{name}/tags/list",
+            self._urls(f"{name}/tags/list"),
+            ttl=self._ttl,
+            authorize=self._authorize,
+        )
+        try:
+            listed = msgspec.json.decode(await self._pull.read(doc))
+        except msgspec.DecodeError:
+            raise Transient("upstream tag list is not JSON", subject="upstream") from None
+        tags = listed.get("tags") if isinstance(listed, dict) else None
+        return sorted(t for t in tags or [] if isinstance(t, str))
+
+    async def blob(self, name: str, digest: Digest) -> ProxiedBlob:
+        """A blob: cached bytes, or a verified stream that caches itself."""
+        source = await self._pull.file(
+            f"blobs/{digest}",
+            self._urls(f"{name}/blobs/{digest}"),
+            expected=digest,
+            authorize=self._authorize,
+        )
+        if source.cached is not None:
+            return ProxiedBlob(size=source.cached.size, key=source.cached.key)
+        return ProxiedBlob(size=source.size, stream=source.stream)
+
+    async def open_cached(self, key: str, start: int = 0, end: int | None = None) -> BlobReader:
+        return await self._blobs.open(key, start, end)
+
+    async def _drain(self, source: FileSource) -> bytes:
+        if source.cached is not None:
+            reader = await self._blobs.open(source.cached.key)
+            return b"".join([chunk async for chunk in reader])
+        if source.stream is None:
+            raise NotFound("manifest is not on any upstream", subject="manifest")
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in source.stream:
+            size += len(chunk)
+            if size > MAX_MANIFEST_SIZE:
+                raise Transient("upstream manifest is too large", subject="upstream")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def _authorize(self, url: str, response: UpstreamResponse) -> Mapping[str, str] | None:
+        """Answer a 401: Basic with configured credentials, or a Bearer token from the realm."""
+        registry = next((r for r in self._registries if url.startswith(r.base)), None)
+        challenge = response.headers.get("www-authenticate", "")
+        scheme, params = parse_challenge(challenge)
+        basic = None
+        if registry is not None and registry.credentials:
+            basic = "Basic " + base64.b64encode(registry.credentials.encode()).decode()
+        if scheme == "basic":
+            return {"Authorization": basic} if basic else None
+        realm = params.get("realm")
+        if scheme != "bearer" or not realm:
+            return None
+        cache_key = (realm, params.get("service", ""), params.get("scope", ""))
+        now = self._clock.now().timestamp()
+        cached = self._tokens.get(cache_key)
+        if cached is not None and cached[1] > now:
+            return {"Authorization": f"Bearer {cached[0]}"}
+        query = "&".join(
+            f"{key}={_quote(params[key])}" for key in ("service", "scope") if params.get(key)
+        )
+        token_url = f"{realm}{'&' if '?' in realm else '?'}{query}" if query else realm
+        headers = {"Authorization": basic} if basic else {}
+        async with self._upstream.fetch(token_url, headers) as answer:
+            if answer.status != 200:
+                return None
+            raw = bytearray()
+            async for chunk in answer.body():
+                raw += chunk
+                if len(raw) > _TOKEN_LIMIT:
+                    return None
+        try:
+            payload = msgspec.json.decode(bytes(raw))
+        except msgspec.DecodeError:
+            return None
+        if not isinstance(payload, dict):
+            return None
+        token = payload.get("token") or payload.get("access_token")
+        if not isinstance(token, str) or not token:
+            return None
+        expires = payload.get("expires_in")
+        lifetime = float(expires) if isinstance(expires, int | float) and expires > 0 else 60.0
+        self._tokens[cache_key] = (token, now + max(lifetime - 10.0, 1.0))
+        return {"Authorization": f"Bearer {token}"}
+
+
+def _media_type(content_type: str | None, body: bytes) -> str:
+    if content_type:
+        value = content_type.split(";", 1)[0].strip()
+        if value and value != "application/json":
+            return value
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return OCI_MANIFEST
+    declared = doc.get("mediaType") if isinstance(doc, dict) else None
+    if isinstance(declared, str) and declared:
+        return declared
+    return OCI_INDEX if isinstance(doc, dict) and "manifests" in doc else OCI_MANIFEST
+
+
+def _quote(value: str) -> str:
+    return "".join(ch if ch in _SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in value)
+
+
+def _unquote(value: str) -> str:
+    out = bytearray()
+    index = 0
+    while index < len(value):
+        if value[index] == "%" and _is_hex(value[index + 1 : index + 3]):
+            out.append(int(value[index + 1 : index + 3], 16))
+            index += 3
+        else:
+            out += value[index].encode()
+            index += 1
+    return out.decode("utf-8", "replace")
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == 2 and all(ch in "0123456789abcdefABCDEF" for ch in text)

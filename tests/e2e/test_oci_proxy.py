@@ -1,0 +1,133 @@
+"""Pull-through cache with a second NORA process as the upstream: skopeo pulls through it,
+tags are revalidated after the TTL, blobs are fetched once for many concurrent clients,
+and cached content is still served when the upstream is down."""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.oci_support import build_layout, layout_manifest, push_blob, push_manifest, skopeo
+from tests.e2e.server import NoraProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def image_doc(config: str, layer: str, size: int) -> dict[str, object]:
+    return {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config,
+            "size": 2,
+        },
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": size}
+        ],
+    }
+
+
+def upstream_gets(upstream: NoraProcess, path: str) -> int:
+    return sum(
+        1
+        for line in upstream.log().splitlines()
+        if f'"path":"{path}"' in line and '"method":"GET"' in line
+    )
+
+
+def test_pull_through_cache(start_nora, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    upstream: NoraProcess = start_nora()
+    proxy: NoraProcess = start_nora(
+        env={"NORA_DOCKER_PROXIES": upstream.url, "NORA_DOCKER_METADATA_TTL": "0"}
+    )
+    (tmp_path / "src").mkdir()
+    layout = build_layout(tmp_path / "src")
+    digest, _ = layout_manifest(layout, "v1")
+    skopeo(
+        tmp_path,
+        "copy",
+        "--dest-tls-verify=false",
+        f"oci:{layout}:v1",
+        f"docker://127.0.0.1:{upstream.port}/lib/deep/app:v1",
+    )
+
+    # skopeo pulls through the proxy; every digest is the upstream's
+    skopeo(
+        tmp_path,
+        "copy",
+        "--src-tls-verify=false",
+        f"docker://127.0.0.1:{proxy.port}/lib/deep/app:v1",
+        f"oci:{tmp_path}/pulled:v1",
+    )
+    assert layout_manifest(tmp_path / "pulled", "v1")[0] == digest
+    served = httpx.get(f"{proxy.url}/v2/lib/deep/app/manifests/v1")
+    assert served.headers["docker-content-digest"] == digest
+    assert served.headers["content-type"] == "application/vnd.oci.image.manifest.v1+json"
+    assert httpx.get(f"{proxy.url}/v2/lib/deep/app/tags/list").json()["tags"] == ["v1"]
+    assert httpx.get(f"{proxy.url}/v2/lib/deep/app/manifests/{digest}").content == served.content
+
+    # a tag moved upstream is seen after the TTL (0 here)
+    config = push_blob(upstream.url, "lib/deep/app", b"{}")
+    layer_data = os.urandom(4 * 1024 * 1024)
+    layer = push_blob(upstream.url, "lib/deep/app", layer_data)
+    moved = push_manifest(
+        upstream.url, "lib/deep/app", "v1", image_doc(config, layer, len(layer_data))
+    )
+    new_digest = moved.headers["docker-content-digest"]
+    assert (
+        httpx.get(f"{proxy.url}/v2/lib/deep/app/manifests/v1").headers["docker-content-digest"]
+        == new_digest
+    )
+
+    # many concurrent clients, one upstream fetch, every client gets verified bytes
+    def fetch(_: int) -> bytes:
+        return httpx.get(f"{proxy.url}/v2/lib/deep/app/blobs/{layer}", timeout=60).content
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(fetch, range(8)))
+    assert all(body == layer_data for body in bodies)
+    assert upstream_gets(upstream, f"/v2/lib/deep/app/blobs/{layer}") == 1
+    ranged = httpx.get(f"{proxy.url}/v2/lib/deep/app/blobs/{layer}", headers={"Range": "bytes=0-9"})
+    assert ranged.status_code == 206
+    assert ranged.content == layer_data[:10]
+
+    # unknown upstream names are the spec's 404s
+    missing = httpx.get(f"{proxy.url}/v2/lib/nothing/manifests/v1")
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+
+    # names pushed to the proxy are hosted there
+    push_blob(proxy.url, "local/app", b"{}")
+    local_layer = push_blob(proxy.url, "local/app", b"local")
+    assert (
+        push_manifest(proxy.url, "local/app", "v1", image_doc(config, local_layer, 5)).status_code
+        == 201
+    )
+
+    # the upstream goes away: cached tags, manifests and blobs are still served
+    upstream.stop()
+    stale = httpx.get(f"{proxy.url}/v2/lib/deep/app/manifests/v1")
+    assert stale.status_code == 200
+    assert stale.headers["docker-content-digest"] == new_digest
+    assert httpx.get(f"{proxy.url}/v2/lib/deep/app/blobs/{layer}").content == layer_data
+    skopeo(
+        tmp_path,
+        "copy",
+        "--src-tls-verify=false",
+        f"docker://127.0.0.1:{proxy.port}/lib/deep/app@{digest}",
+        f"oci:{tmp_path}/offline:v1",
+    )
+    assert (
+        json.loads((tmp_path / "offline" / "index.json").read_text())["manifests"][0]["digest"]
+        == digest
+    )
+    assert httpx.get(f"{proxy.url}/v2/local/app/manifests/v1").status_code == 200
+    down = httpx.get(f"{proxy.url}/v2/lib/never/manifests/v1")
+    assert down.status_code == 503
+    assert down.json()["errors"][0]["code"] == "UNAVAILABLE"
