@@ -252,7 +252,11 @@ class RateLimiter(Protocol):
 
     ``hit`` records one request and returns None while the key is within the
     budget, or the whole seconds to wait before retrying once it is over.
-    Unknown budgets are never limited.
+    ``peek`` answers the same question without recording anything (for
+    budgets charged only on failure, such as failed logins). Unknown budgets
+    are never limited.
     """
 
     async def hit(self, budget: str, key: str) -> int | None: ...
+
+    async def peek(self, budget: str, key: str) -> int | None: ...

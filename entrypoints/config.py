@@ -7,6 +7,7 @@ naming the setting, which the CLI prints as one line before exiting with 2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -56,6 +57,30 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     shutdown_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     """Seconds in-flight requests get to finish after SIGTERM."""
 
+    # --- access control ---
+    auth_enabled: bool = False
+    """Require credentials (off by default for a zero-config loopback start)."""
+    auth_htpasswd_file: str = ""
+    """Users, as bcrypt entries written by ``htpasswd -B``; re-read when it changes."""
+    auth_admin_users: str = ""
+    """Comma-separated users with the admin role (others get write)."""
+    auth_anonymous_read: bool = False
+    """Let unauthenticated clients read every format (never write)."""
+    auth_docker_anon_pull: bool = False
+    """Let unauthenticated clients pull container images."""
+    auth_trusted_proxies: str = ""
+    """Comma-separated addresses or CIDR ranges whose X-Forwarded-For is believed."""
+    auth_rate_limit_storage: str = "memory://"
+    """Rate-limit counters: ``memory://`` or a ``redis://host:port`` URL shared by replicas."""
+    auth_login_rate: str = "10/minute"
+    """Failed logins allowed per client address."""
+    auth_read_rate: str = "6000/minute"
+    """Reads allowed per token, user or (anonymous) address."""
+    auth_write_rate: str = "600/minute"
+    """Writes allowed per token, user or (anonymous) address."""
+    auth_session_minutes: Annotated[float, msgspec.Meta(gt=0)] = 15.0
+    """Lifetime of the bearer tokens handed out by the OCI token endpoint."""
+
     # --- Docker / OCI ---
     docker_proxies: str = ""
     """Upstream registries for the pull-through cache, comma-separated, tried in order."""
@@ -93,6 +118,7 @@ FIELD_ALIASES: dict[str, str] = {}
 """Old or alternative environment names, mapped to the field they set."""
 
 _PATH = re.compile(r"\$\.(\w+)")
+_RATE = re.compile(r"(\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?)?")
 
 
 def env_name(field: str) -> str:
@@ -160,6 +186,19 @@ def _checked(settings: Settings, source: Mapping[str, str]) -> Settings:
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 where = source.get(field, env_name(field))
                 raise ConfigError(f"{where}: {url[:60]!r} is not an absolute http(s) URL")
+    for field in ("auth_login_rate", "auth_read_rate", "auth_write_rate"):
+        if not _RATE.fullmatch(getattr(settings, field)):
+            where = source.get(field, env_name(field))
+            raise ConfigError(f"{where}: must look like 10/minute (or be empty for no limit)")
+    for network in Settings.url_list(settings.auth_trusted_proxies):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            where = source.get("auth_trusted_proxies", env_name("auth_trusted_proxies"))
+            raise ConfigError(f"{where}: {network[:60]!r} is not an address or CIDR") from None
+    if urlsplit(settings.auth_rate_limit_storage).scheme not in ("memory", "redis", "rediss"):
+        where = source.get("auth_rate_limit_storage", env_name("auth_rate_limit_storage"))
+        raise ConfigError(f"{where}: must be memory:// or redis://host:port")
     if not settings.host or any(ch.isspace() for ch in settings.host):
         raise ConfigError(f"{source.get('host', env_name('host'))}: must be a host name or address")
     return settings

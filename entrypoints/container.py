@@ -14,10 +14,16 @@ from urllib.parse import unquote, urlsplit
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from domain.auth.activity import ActivityLog
+from domain.auth.authenticator import Authenticator
+from domain.auth.policy import AccessPolicy
+from domain.auth.sessions import SessionTokens
+from domain.auth.tokens import TokenService
 from domain.formats.npm import NpmRegistry
+from domain.formats.pypi import PypiRegistry, new_pypi_index
 from domain.oci import ManifestService
 from domain.oci.proxy import OciProxy
-from domain.ports import BlobStore, Clock, MetadataStore, Upstream
+from domain.ports import BlobStore, Clock, MetadataStore, RateLimiter, Upstream, UserDirectory
 from domain.proxy import PullThrough
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
@@ -71,6 +77,48 @@ def _npm(
     )
 
 
+def _users(settings: Settings) -> UserDirectory:
+    from adapters.auth.htpasswd import HtpasswdUsers
+
+    return HtpasswdUsers(settings.auth_htpasswd_file or None)
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    from adapters.auth.ratelimit import LimitsRateLimiter
+
+    budgets = {
+        "login": settings.auth_login_rate,
+        "read": settings.auth_read_rate,
+        "write": settings.auth_write_rate,
+    }
+    return LimitsRateLimiter(budgets, settings.auth_rate_limit_storage)
+
+
+def _pypi(
+    settings: Settings,
+    meta: MetadataStore,
+    blobs: BlobStore,
+    uploads: UploadSessions,
+    clock: Clock,
+    upstream: Upstream,
+) -> PypiRegistry:
+    urls = Settings.url_list(settings.pypi_proxy)
+    proxy = None
+    if urls:
+        proxy = PullThrough(
+            "pypi", upstream=upstream, meta=meta, blobs=blobs, uploads=uploads, clock=clock
+        )
+    return PypiRegistry(
+        index=new_pypi_index(meta=meta, blobs=blobs, uploads=uploads, clock=clock),
+        blobs=blobs,
+        uploads=uploads,
+        clock=clock,
+        proxy=proxy,
+        upstreams=urls,
+        ttl=timedelta(seconds=settings.pypi_metadata_ttl),
+        max_file_bytes=settings.body_limit_mb * 1024 * 1024,
+    )
+
 def _oci_proxy(
     settings: Settings,
     upstream: Upstream,
@@ -121,6 +169,35 @@ class Container(containers.DeclarativeContainer):
         _oci_proxy, settings, upstream, metadata_store, blob_store, uploads, clock
     )
     npm = providers.Singleton(_npm, settings, metadata_store, blob_store, uploads, clock, upstream)
+    pypi = providers.Singleton(
+        _pypi, settings, metadata_store, blob_store, uploads, clock, upstream
+    )
+    # access control
+    users = providers.Singleton(_users, settings)
+    rate_limiter = providers.Singleton(_rate_limiter, settings)
+    tokens = providers.Singleton(TokenService, metadata_store, clock)
+    sessions = providers.Singleton(
+        SessionTokens,
+        metadata_store,
+        clock,
+        lifetime=providers.Callable(lambda s: timedelta(minutes=s.auth_session_minutes), settings),
+    )
+    authenticator = providers.Singleton(
+        Authenticator,
+        users,
+        tokens,
+        sessions,
+        admins=providers.Callable(lambda s: Settings.url_list(s.auth_admin_users), settings),
+    )
+    activity = providers.Singleton(ActivityLog, metadata_store, clock)
+    access_policy = providers.Singleton(
+        lambda s: AccessPolicy(
+            enabled=s.auth_enabled,
+            anonymous_read=s.auth_anonymous_read,
+            docker_anon_pull=s.auth_docker_anon_pull,
+        ),
+        settings,
+    )
 
 
 def build_container(settings: Settings) -> Container:
@@ -178,3 +255,35 @@ class Services:
     @property
     def npm(self) -> NpmRegistry:
         return self.container.npm()
+
+    @property
+    def pypi(self) -> PypiRegistry:
+        return self.container.pypi()
+
+    @property
+    def authenticator(self) -> Authenticator:
+        return self.container.authenticator()
+
+    @property
+    def tokens(self) -> TokenService:
+        return self.container.tokens()
+
+    @property
+    def sessions(self) -> SessionTokens:
+        return self.container.sessions()
+
+    @property
+    def activity(self) -> ActivityLog:
+        return self.container.activity()
+
+    @property
+    def access_policy(self) -> AccessPolicy:
+        return self.container.access_policy()
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self.container.rate_limiter()
+
+    @property
+    def users(self) -> UserDirectory:
+        return self.container.users()

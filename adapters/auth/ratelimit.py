@@ -36,6 +36,18 @@ class LimitsRateLimiter:
             raise Transient(f"rate-limit storage failed: {type(exc).__name__}") from exc
         return max(1, math.ceil(stats.reset_time - time.time()))
 
+    async def peek(self, budget: str, key: str) -> int | None:
+        item = self._items.get(budget)
+        if item is None:
+            return None
+        try:
+            if await self._limiter.test(item, budget, key):
+                return None
+            stats = await self._limiter.get_window_stats(item, budget, key)
+        except Exception as exc:  # the storage library raises its own driver errors
+            raise Transient(f"rate-limit storage failed: {type(exc).__name__}") from exc
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
 
 def _async_url(url: str) -> str:
     """limits names its asyncio storages ``async+<scheme>://``."""

@@ -17,12 +17,15 @@ from litestar.response import Stream
 from domain import errors as e
 from domain.formats.npm import ABBREVIATED, NpmRegistry, Tarball
 from entrypoints.container import Services
+from entrypoints.http import npm_auth
 
 __all__ = ["ERRORS", "NpmController", "npm_error"]
 
 _JSON: Final = "application/json"
 _DOCUMENT_LIMIT: Final = 512 * 1024 * 1024
 _SMALL_LIMIT: Final = 16 * 1024 * 1024
+_WRITE_COMMANDS: Final = frozenset({"publish", "unpublish", "deprecate", "undeprecate"})
+"""npm commands whose document reads must see hosted packages only (``npm-command`` header)."""
 
 ERRORS: tuple[tuple[type[e.NoraError], str, int], ...] = (
     (e.NotFound, "", 404),
@@ -72,12 +75,19 @@ class NpmController(Controller):
         parts = _parts(path)
         base = _base(request, services)
         if parts[:1] == ["-"]:
+            answer = await npm_auth.dispatch(request, services, parts[1:])
+            if answer is not None:
+                return answer
             return await _special_get(npm, parts[1:], request, base)
         name, rest = _split_name(parts)
         if not rest:
             accept = request.headers.get("accept", "")
-            abbreviated = ABBREVIATED in accept and request.query_params.get("write") != "true"
-            rendered = await npm.packument(name, base, abbreviated=abbreviated)
+            writing = (
+                request.query_params.get("write") == "true"
+                or request.headers.get("npm-command") in _WRITE_COMMANDS
+            )
+            abbreviated = ABBREVIATED in accept and not writing
+            rendered = await npm.packument(name, base, abbreviated=abbreviated, hosted_only=writing)
             headers = {"ETag": rendered.etag, "Vary": "Accept", "Cache-Control": "no-cache"}
             if rendered.stale:
                 headers["Warning"] = '110 nora "Response is stale"'
@@ -105,6 +115,9 @@ class NpmController(Controller):
                 return Response({"ok": True, **tags}, status_code=201)
             raise e.NotFound("no such npm endpoint", subject="route")
         if parts[:1] == ["-"]:
+            answer = await npm_auth.dispatch(request, services, parts[1:])
+            if answer is not None:
+                return answer
             raise e.NotFound("no such npm endpoint", subject="route")
         name, rest = _split_name(parts)
         rev: str | None = None
@@ -135,6 +148,9 @@ class NpmController(Controller):
                 return Response({"ok": True, **tags}, status_code=200)
             raise e.NotFound("no such npm endpoint", subject="route")
         if parts[:1] == ["-"]:
+            answer = await npm_auth.dispatch(request, services, parts[1:])
+            if answer is not None:
+                return answer
             raise e.NotFound("no such npm endpoint", subject="route")
         name, rest = _split_name(parts)
         if len(rest) == 2 and rest[0] == "-rev":
@@ -149,8 +165,12 @@ class NpmController(Controller):
     async def submit(
         self, request: Request[Any, Any, Any], services: Services, path: str
     ) -> Response[Any]:
-        """POST /npm/-/npm/v1/security/advisories/bulk and /audits/quick."""
+        """POST /npm/-/npm/v1/security/advisories/bulk and /audits/quick (and tokens)."""
         parts = _parts(path)
+        if parts[:1] == ["-"]:
+            handled = await npm_auth.dispatch(request, services, parts[1:])
+            if handled is not None:
+                return handled
         if parts[:5] == ["-", "npm", "v1", "security", "advisories"] and parts[5:] == ["bulk"]:
             kind = "advisories/bulk"
         elif parts[:4] == ["-", "npm", "v1", "security"] and parts[4:5] == ["audits"]:

@@ -21,5 +21,16 @@ class RateLimiterContract:
         assert await limiter.hit("tiny", "k2") is None
 
     @pytest.mark.anyio
+    async def test_peek_counts_nothing(self, limiter: RateLimiter) -> None:
+        for _ in range(10):
+            assert await limiter.peek("tiny", "p") is None
+        for _ in range(3):
+            await limiter.hit("tiny", "p")
+        retry = await limiter.peek("tiny", "p")
+        assert retry is not None
+        assert retry >= 1
+        assert await limiter.peek("unlisted", "p") is None
+
+    @pytest.mark.anyio
     async def test_unknown_budget_is_unlimited(self, limiter: RateLimiter) -> None:
         assert all([await limiter.hit("unlisted", "k") is None for _ in range(50)])

@@ -1,0 +1,440 @@
+"""The access-control layer in front of every format.
+
+- :data:`ROUTE_ROLES` is the one place each route declares the role it needs,
+  per method (None: public). A route missing from it needs admin (fail
+  closed), and a unit test walks the app's routes so none is forgotten.
+- :func:`access_guard` (an app-wide Litestar guard) authenticates Basic or
+  Bearer credentials, applies rate limits, checks role and scopes, and leaves
+  the principal in the request state for handlers (``principal_of``).
+- :class:`AccessDenied` becomes each format's own 401/403/429 answer, with the
+  challenge its clients understand (Bearer realm for OCI, Basic elsewhere).
+- :func:`audit_middleware` records every write and every denial in the
+  activity trail, after the response has gone out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+import re
+from typing import Any, Final
+from urllib.parse import unquote
+
+import msgspec
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Message, Receive, Send
+from prometheus_client import Counter
+
+from domain import errors as e
+from domain.auth.activity import ActivityEvent
+from domain.auth.model import ANONYMOUS, Principal, Role
+from entrypoints.container import Services
+
+__all__ = [
+    "FORMAT_PREFIXES",
+    "PATH_ROLES",
+    "ROUTE_ROLES",
+    "AccessDenied",
+    "access_guard",
+    "audit_middleware",
+    "client_address",
+    "format_of",
+    "name_of",
+    "principal_of",
+    "render_denied",
+    "require",
+    "role_for",
+]
+
+_log = logging.getLogger("nora.auth")
+
+R, W, A = Role.READ, Role.WRITE, Role.ADMIN
+_READ_WRITE: Final[dict[str, Role | None]] = {
+    "GET": R,
+    "HEAD": R,
+    "POST": W,
+    "PUT": W,
+    "PATCH": W,
+    "DELETE": W,
+}
+
+ROUTE_ROLES: dict[str, dict[str, Role | None]] = {
+    # operations: public so probes and scrapers need no credentials
+    "/health": {"GET": None, "HEAD": None},
+    "/ready": {"GET": None, "HEAD": None},
+    "/metrics": {"GET": None, "HEAD": None},
+    # OCI: reads pull, everything else pushes or deletes
+    "/v2": _READ_WRITE,
+    "/v2/{path}": _READ_WRITE,
+    "/auth/token": {"GET": None, "POST": None},
+    # npm: audit is a POST but only reads; logins are public (they check the password)
+    "/npm/{path}": {"GET": R, "HEAD": R, "PUT": W, "DELETE": W, "POST": R},
+    # NORA's own API: tokens for oneself (read), the trail (admin)
+    "/api/tokens": {"GET": R, "POST": R},
+    "/api/tokens/{token_id}": {"DELETE": R},
+    "/api/activity": {"GET": A},
+}
+"""Route template -> method -> role needed (None: public)."""
+
+PATH_ROLES: tuple[tuple[re.Pattern[str], str, Role | None], ...] = (
+    # inside npm's catch-all: logging in is public (it checks the password itself);
+    # managing one's own tokens needs only to be someone
+    (re.compile(r"/npm/-/user/org\.couchdb\.user:[^/]+"), "PUT", None),
+    (re.compile(r"/npm/-/npm/v1/tokens(?:/token/[^/]+)?"), "POST", R),
+    (re.compile(r"/npm/-/npm/v1/tokens(?:/token/[^/]+)?"), "DELETE", R),
+)
+"""Exceptions inside catch-all routes: (full path, method) -> role; checked first."""
+
+
+def role_for(template: str, method: str, path: str) -> Role | None:
+    """The role a request needs; admin for anything undeclared (fail closed)."""
+    for pattern, wanted_method, role in PATH_ROLES:
+        if method == wanted_method and pattern.fullmatch(path):
+            return role
+    roles = ROUTE_ROLES.get(template)
+    if roles is None:
+        return A
+    return roles.get(method, A)
+
+
+FORMAT_PREFIXES: Final = (
+    ("/v2", "docker"),
+    ("/auth/token", "docker"),
+    ("/npm", "npm"),
+    ("/simple", "pypi"),
+    ("/pypi", "pypi"),
+    ("/packages", "pypi"),
+    ("/maven2", "maven"),
+    ("/cargo", "cargo"),
+    ("/go", "go"),
+    ("/raw", "raw"),
+    ("/helm", "helm"),
+    ("/api", "api"),
+)
+
+_AUTH_FAILURES = Counter(
+    "nora_auth_failures_total",
+    "Requests refused for credentials or permissions.",
+    ["format", "reason"],
+)
+_RATE_LIMITED = Counter("nora_rate_limited_total", "Requests answered 429.", ["format", "budget"])
+
+_MAX_AUTHORIZATION: Final = 8192
+_STATE_KEY: Final = "nora_principal"
+
+
+class AccessDenied(Exception):
+    """A refused request; rendered in the format's own shape by :func:`render_denied`.
+
+    Deliberately not a NoraError, so protocol modules' own error tables never
+    catch it.
+    """
+
+    def __init__(self, error: e.NoraError, fmt: str, name: str | None, needed: Role | None):
+        super().__init__(error.detail)
+        self.error = error
+        self.format = fmt
+        self.name = name
+        self.needed = needed
+
+
+def format_of(path: str) -> str:
+    """The format a request path belongs to (``ops`` for everything else)."""
+    for prefix, fmt in FORMAT_PREFIXES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return fmt
+    return "ops"
+
+
+_DOCKER_NAME: Final = re.compile(
+    r"/v2/(?P<name>.+)/(?:tags/list|manifests/[^/]+|blobs/uploads(?:/[^/]*)?|blobs/[^/]+|referrers/[^/]+)"
+)
+
+
+def name_of(fmt: str, path: str) -> str | None:
+    """The package or repository a request is about, when its path names one."""
+    if fmt == "docker":
+        match = _DOCKER_NAME.fullmatch(path)
+        return match.group("name") if match else None
+    if fmt == "npm":
+        parts = [unquote(p) for p in path.split("/")[2:] if p]
+        if parts[:2] == ["-", "package"]:
+            parts = parts[2:]
+        elif parts[:1] == ["-"]:
+            return None
+        if not parts:
+            return None
+        if "/" in parts[0]:  # @scope%2fname
+            return parts[0]
+        if parts[0].startswith("@") and len(parts) > 1:
+            return f"{parts[0]}/{parts[1]}"
+        return parts[0]
+    if fmt == "pypi":
+        parts = [unquote(p) for p in path.split("/") if p]
+        if len(parts) >= 2 and parts[0] in ("simple", "pypi"):
+            return parts[1]
+        return None
+    return None
+
+
+def client_address(scope: Any, trusted: list[Any]) -> str:
+    """The client's address; X-Forwarded-For is believed only from trusted proxies."""
+    client = scope.get("client")
+    peer = client[0] if client else ""
+    if not trusted or not _in(peer, trusted):
+        return peer
+    forwarded = ""
+    for key, value in scope.get("headers", ()):
+        if key == b"x-forwarded-for":
+            forwarded = value.decode("latin-1")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):  # the rightmost address no trusted proxy vouches for
+        if not _in(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _in(address: str, networks: list[Any]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def principal_of(request: Request[Any, Any, Any]) -> Principal:
+    """Who made this request (the anonymous principal when auth is off or absent)."""
+    principal = request.scope.get("state", {}).get(_STATE_KEY)
+    return principal if isinstance(principal, Principal) else ANONYMOUS
+
+
+def require(request: Request[Any, Any, Any], needed: Role, fmt: str, name: str) -> None:
+    """Check a name the guard could not see (one inside a body): raise AccessDenied."""
+    services: Services = request.app.state["services"]
+    try:
+        services.access_policy.check(principal_of(request), needed, fmt, name)
+    except (e.Unauthenticated, e.Forbidden) as exc:
+        raise AccessDenied(exc, fmt, name, needed) from None
+
+
+async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Authenticate, rate-limit and authorise one request (see the module docstring)."""
+    scope = connection.scope
+    services: Services = connection.app.state["services"]
+    policy = services.access_policy
+    if not policy.enabled:
+        return
+    method = str(scope.get("method", "GET"))
+    path = scope["path"]
+    needed = role_for(scope.get("path_template", ""), method, path)
+    fmt = format_of(path)
+    name = name_of(fmt, path)
+    settings = services.settings
+    client = client_address(scope, _trusted(settings.auth_trusted_proxies))
+    limiter = services.rate_limiter
+    try:
+        principal = await _authenticate(connection, services, client)
+        scope.setdefault("state", {})[_STATE_KEY] = principal
+        policy.check(principal, needed, fmt, name)
+        if needed is not None:
+            budget = "read" if needed == R else "write"
+            who = principal.token_id or (None if principal.anonymous else principal.name) or client
+            retry = await limiter.hit(budget, who)
+            if retry is not None:
+                _RATE_LIMITED.labels(fmt, budget).inc()
+                raise e.RateLimited("too many requests", retry_after=retry, subject=budget)
+    except e.RateLimited as exc:
+        raise AccessDenied(exc, fmt, name, needed) from None
+    except (e.Unauthenticated, e.Forbidden) as exc:
+        _AUTH_FAILURES.labels(fmt, type(exc).__name__.lower()).inc()
+        raise AccessDenied(exc, fmt, name, needed) from None
+
+
+_TRUSTED_CACHE: dict[str, list[Any]] = {}
+
+
+def _trusted(text: str) -> list[Any]:
+    cached = _TRUSTED_CACHE.get(text)
+    if cached is None:
+        cached = [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in text.split(",")
+            if part.strip()
+        ]
+        _TRUSTED_CACHE[text] = cached
+    return cached
+
+
+async def _authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], services: Services, client: str
+) -> Principal:
+    header = connection.headers.get("authorization")
+    if header is None:
+        return ANONYMOUS
+    limiter = services.rate_limiter
+    retry = await limiter.peek("login", client)
+    if retry is not None:
+        _RATE_LIMITED.labels(format_of(connection.scope["path"]), "login").inc()
+        raise e.RateLimited("too many failed logins", retry_after=retry, subject="login")
+    try:
+        return await _credentials(header, services)
+    except e.Unauthenticated:
+        retry = await limiter.hit("login", client)
+        if retry is not None:
+            _RATE_LIMITED.labels(format_of(connection.scope["path"]), "login").inc()
+            raise e.RateLimited(
+                "too many failed logins", retry_after=retry, subject="login"
+            ) from None
+        raise
+
+
+async def _credentials(header: str, services: Services) -> Principal:
+    if len(header) > _MAX_AUTHORIZATION:
+        raise e.Unauthenticated("authorization header is too long", subject="header")
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    authenticator = services.authenticator
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise e.Unauthenticated("malformed Basic credentials", subject="header") from None
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            raise e.Unauthenticated("malformed Basic credentials", subject="header")
+        return await authenticator.password(user, password)
+    if scheme.lower() == "bearer" and value:
+        return await authenticator.token(value)
+    if scheme and not value:  # cargo sends the bare token
+        return await authenticator.token(scheme)
+    raise e.Unauthenticated("unsupported authorization scheme", subject="header")
+
+
+# ---------------------------------------------------------------- rendering
+
+_DOCKER_CODES: Final = {401: "UNAUTHORIZED", 403: "DENIED", 429: "TOOMANYREQUESTS"}
+
+
+def render_denied(request: Request[Any, Any, Any], exc: AccessDenied) -> Response[Any]:
+    """The format's own answer to a refused request."""
+    error = exc.error
+    status = (
+        429 if isinstance(error, e.RateLimited) else 403 if isinstance(error, e.Forbidden) else 401
+    )
+    headers: dict[str, str] = {}
+    if isinstance(error, e.RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    message = error.detail or "access denied"
+    if exc.format == "docker":
+        headers["Docker-Distribution-API-Version"] = "registry/2.0"
+        if status == 401:
+            headers["WWW-Authenticate"] = _docker_challenge(request, exc)
+        body = msgspec.json.encode(
+            {"errors": [{"code": _DOCKER_CODES[status], "message": message, "detail": None}]}
+        )
+        return Response(body, status_code=status, headers=headers, media_type="application/json")
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="nora", charset="UTF-8"'
+    if exc.format == "npm":
+        return Response({"error": message}, status_code=status, headers=headers)
+    if exc.format == "pypi":
+        return Response(message, status_code=status, headers=headers, media_type="text/plain")
+    return Response(
+        {"error": {"kind": type(error).__name__, "detail": message}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _docker_challenge(request: Request[Any, Any, Any], exc: AccessDenied) -> str:
+    services: Services = request.app.state["services"]
+    base = services.settings.public_url or str(request.base_url).rstrip("/")
+    challenge = f'Bearer realm="{base}/auth/token",service="nora"'
+    if exc.name:
+        actions = "pull" if exc.needed in (None, R) else "pull,push"
+        challenge += f',scope="repository:{exc.name}:{actions}"'
+    elif request.url.path.startswith("/v2/_catalog"):
+        challenge += ',scope="registry:catalog:*"'
+    return challenge
+
+
+# ---------------------------------------------------------------- audit trail
+
+_WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_QUIET_WRITES: Final = ("/auth/token",)
+
+
+def audit_middleware(app: ASGIApp) -> ASGIApp:
+    """Record writes and denials in the activity trail once the response is sent."""
+
+    async def middleware(scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        status = 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await app(scope, receive, capture)
+        method = scope.get("method", "")
+        if status in (401, 403, 429):
+            action = "rate_limited" if status == 429 else "denied"
+        elif method in _WRITE_METHODS and 200 <= status < 400 and not _is_read_post(scope):
+            action = "delete" if method == "DELETE" else "write"
+        else:
+            return
+        await _record(scope, action, status)
+
+    return middleware
+
+
+def _is_read_post(scope: Any) -> bool:
+    path = scope["path"]
+    return path.startswith(_QUIET_WRITES) or "/security/" in path
+
+
+async def _record(scope: Any, action: str, status: int) -> None:
+    app = scope.get("app")
+    services = app.state.get("services") if app is not None else None
+    if services is None:
+        return
+    principal = scope.get("state", {}).get(_STATE_KEY, ANONYMOUS)
+    path = scope["path"]
+    fmt = format_of(path)
+    settings = services.settings
+    activity = services.activity
+    try:
+        await activity.record(
+            ActivityEvent(
+                at=activity.now(),
+                actor=principal.name,
+                action=action,
+                format=fmt,
+                target=name_of(fmt, path) or "",
+                method=scope.get("method", ""),
+                path=path[:512],
+                status=status,
+                client=client_address(scope, _trusted(settings.auth_trusted_proxies)),
+            )
+        )
+    except e.NoraError as exc:
+        _log.warning("activity not recorded", extra={"fields": {"error": exc.detail}})
+
+
+def route_templates(app: Any) -> list[tuple[str, frozenset[str]]]:
+    """Every (path template, methods) the app serves; used to check ROUTE_ROLES."""
+    found: list[tuple[str, frozenset[str]]] = []
+    for route in app.routes:
+        methods = getattr(route, "methods", None)
+        if methods is None:
+            continue
+        found.append((route.path_format, frozenset(m for m in methods if m != "OPTIONS")))
+    return found

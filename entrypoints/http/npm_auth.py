@@ -1,0 +1,161 @@
+"""npm's login and token endpoints: ``npm login``/``adduser`` and ``npm token``.
+
+``npm login`` (legacy flow) sends ``PUT /-/user/org.couchdb.user:<name>`` with
+the password; a correct one gets a fresh API token with the user's own role,
+which npm writes to ``.npmrc`` as ``_authToken``. ``npm token list|create|
+revoke`` use ``/-/npm/v1/tokens``. With access control off there is nothing to
+prove, so login answers with a placeholder npm can store but that grants
+nothing once access control is switched on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+
+from domain import errors as e
+from domain.auth.model import Role
+from entrypoints.container import Services
+from entrypoints.http.access import AccessDenied, client_address, principal_of
+
+__all__ = ["dispatch"]
+
+_USER_PREFIX = "org.couchdb.user:"
+_LIMIT = 64 * 1024
+
+
+class _Login(msgspec.Struct, kw_only=True):
+    name: str
+    password: str
+
+
+class _NewToken(msgspec.Struct, kw_only=True):
+    password: str = ""
+    readonly: bool = False
+    cidr_whitelist: list[str] = []
+
+
+def _error(message: str, status: int) -> Response[Any]:
+    return Response({"error": message}, status_code=status)
+
+
+async def _json(request: Request[Any, Any, Any], kind: type[Any]) -> Any:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _LIMIT:
+            raise e.TooLarge("request body too large")
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise e.InvalidInput("body must be a JSON object with the expected fields") from None
+
+
+def _npm_token(record: Any, secret: str | None = None) -> dict[str, Any]:
+    view = {
+        "key": record.id,
+        "token": secret or f"{record.id[:6]}…",
+        "readonly": record.role == Role.READ,
+        "cidr_whitelist": [],
+        "created": record.created.isoformat(),
+        "updated": (record.last_used or record.created).isoformat(),
+    }
+    return view
+
+
+def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
+    status = 413 if isinstance(exc, e.TooLarge) else 400
+    if isinstance(exc, e.NotFound):
+        status = 404
+    return _error(exc.detail, status)
+
+
+async def dispatch(
+    request: Request[Any, Any, Any], services: Services, parts: list[str]
+) -> Response[Any] | None:
+    """Answer ``/npm/-/<parts>`` if it is a login, whoami or token request, else None.
+
+    The npm controller calls this first for every ``/npm/-/`` path, so these
+    endpoints live inside its catch-all route (a static route beside a
+    catch-all would shadow the catch-all's other ``/-/`` paths).
+    """
+    method = request.method
+    try:
+        if parts == ["whoami"] and method == "GET":
+            return Response({"username": principal_of(request).name}, status_code=200)
+        if len(parts) == 2 and parts[0] == "user":
+            if method == "PUT":
+                return await _login(request, services, parts[1])
+            if method == "GET":
+                name = parts[1].removeprefix(_USER_PREFIX)
+                return Response({"_id": f"{_USER_PREFIX}{name}", "name": name})
+        if parts == ["npm", "v1", "tokens"]:
+            if method == "GET":
+                return await _list_tokens(request, services)
+            if method == "POST":
+                return await _create_token(request, services)
+        if parts[:4] == ["npm", "v1", "tokens", "token"] and len(parts) == 5 and method == "DELETE":
+            return await _revoke_token(request, services, parts[4])
+    except e.NoraError as exc:
+        return _handle(request, exc)
+    return None
+
+
+async def _login(request: Request[Any, Any, Any], services: Services, user: str) -> Response[Any]:
+    """PUT /npm/-/user/org.couchdb.user:<name>: check the password, hand out a token."""
+    login = await _json(request, _Login)
+    name = user.removeprefix(_USER_PREFIX)
+    if name != login.name:
+        return _error("user name in the path and the body differ", 400)
+    if not services.access_policy.enabled:
+        placeholder = "anonymous-" + secrets.token_hex(16)
+        return Response({"ok": True, "id": user, "token": placeholder}, status_code=201)
+    if not await services.users.check_password(login.name, login.password):
+        client = client_address(request.scope, [])
+        retry = await services.rate_limiter.hit("login", client)
+        if retry is not None:
+            error = e.RateLimited("too many failed logins", retry_after=retry)
+            raise AccessDenied(error, "npm", None, None)
+        return _error("incorrect user name or password", 401)
+    secret, _ = await services.tokens.create(
+        login.name, services.authenticator.role_of(login.name), description="npm login"
+    )
+    return Response({"ok": True, "id": user, "rev": "1", "token": secret}, status_code=201)
+
+
+async def _list_tokens(request: Request[Any, Any, Any], services: Services) -> Response[Any]:
+    """GET /npm/-/npm/v1/tokens: ``npm token list``."""
+    principal = principal_of(request)
+    records = [r for r in await services.tokens.list(principal.name) if r.revoked is None]
+    body = {"objects": [_npm_token(r) for r in records], "total": len(records), "urls": {}}
+    return Response(body, status_code=200)
+
+
+async def _create_token(request: Request[Any, Any, Any], services: Services) -> Response[Any]:
+    """POST /npm/-/npm/v1/tokens: ``npm token create [--read-only]``."""
+    principal = principal_of(request)
+    wanted = await _json(request, _NewToken)
+    if principal.anonymous or principal.role is None:
+        return _error("log in first", 401)
+    if not await services.users.check_password(principal.name, wanted.password):
+        return _error("password is incorrect", 401)
+    role = Role.READ if wanted.readonly else principal.role
+    secret, record = await services.tokens.create(
+        principal.name, min(role, principal.role), description="npm token create"
+    )
+    return Response(_npm_token(record, secret), status_code=200)
+
+
+async def _revoke_token(
+    request: Request[Any, Any, Any], services: Services, key: str
+) -> Response[Any]:
+    """DELETE /npm/-/npm/v1/tokens/token/<key>: ``npm token revoke``."""
+    principal = principal_of(request)
+    matches = [r for r in await services.tokens.list(principal.name) if r.id.startswith(key)]
+    if len(matches) != 1 or not key:
+        raise e.NotFound("no such token", subject="token")
+    await services.tokens.revoke(matches[0].id)
+    return Response(b"", status_code=204)
