@@ -174,14 +174,21 @@ class NpmRegistry:
 
     # ---------------------------------------------------------------- reads
 
-    async def packument(self, name: str, base: str, *, abbreviated: bool = False) -> Rendered:
-        """GET /npm/<name>: the full or abbreviated package document."""
+    async def packument(
+        self, name: str, base: str, *, abbreviated: bool = False, hosted_only: bool = False
+    ) -> Rendered:
+        """GET /npm/<name>: the full or abbreviated package document.
+
+        ``hosted_only`` (writes: publish, unpublish, deprecate read the document
+        first) never consults the upstream, so a name that exists upstream can
+        still be published here, after which it shadows the upstream.
+        """
         npm_name = parse_name(name)
         variant = ("abbreviated " if abbreviated else "full ") + base
         try:
             snap = await self.index.get(npm_name.full)
         except NotFound:
-            if self._proxy is None:
+            if self._proxy is None or hosted_only:
                 raise
             return await self._proxied_packument(npm_name, base, abbreviated=abbreviated)
         body = self._cache.get(snap.key, variant, snap.version)

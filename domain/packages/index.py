@@ -244,9 +244,9 @@ class PackageIndex:
                 current, expected = None, MUST_NOT_EXIST
             else:
                 current, expected = _package_decoder.decode(doc.value), doc.version
-            if revision is not None and revision != expected:
-                raise Conflict("the package changed since it was read", subject="revision")
             live = None if current is None or current.deleted else current
+            if revision is not None and live is not None and revision != expected:
+                raise Conflict("the package changed since it was read", subject="revision")
             changed = change(live)
             if changed is None:
                 if live is None:
