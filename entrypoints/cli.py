@@ -1,4 +1,4 @@
-"""The ``nora`` command: ``serve`` now; backup, restore, mirror, gc, user and token later."""
+"""The ``nora`` command: ``serve`` and ``token`` (backup, restore, mirror, gc, user later)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import timedelta
 
 from entrypoints import __version__
 from entrypoints.config import ConfigError, Settings, env_name, load_settings
@@ -43,7 +44,82 @@ def _parser() -> argparse.ArgumentParser:
     )
     for field, text, kind in _SERVE_FLAGS:
         serve.add_argument(f"--{field.replace('_', '-')}", dest=field, help=text, type=kind)
+    token = commands.add_parser(
+        "token",
+        help="create, list or revoke API tokens",
+        description="Manage API tokens in the data directory NORA_* settings point at "
+        "(the server may be running).",
+    )
+    actions = token.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create a token and print it once")
+    create.add_argument("--user", required=True, help="owner of the token")
+    create.add_argument("--role", default="read", help="read, write or admin (default read)")
+    create.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="limit to <format>:<name glob>, e.g. npm:@acme/* (repeatable)",
+    )
+    create.add_argument("--expires-days", type=float, help="expiry in days (default never)")
+    create.add_argument("--description", default="", help="a note to recognise it by")
+    listing = actions.add_parser("list", help="list tokens (never their secrets)")
+    listing.add_argument("--user", help="only this owner's tokens")
+    revoke = actions.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id", help="the token id shown by list or create")
     return parser
+
+
+def token_command(args: argparse.Namespace, settings: Settings) -> int:
+    """``nora token create|list|revoke`` against the configured metadata store."""
+    import anyio
+
+    from domain.auth.model import Role, Scope
+    from domain.errors import NoraError
+    from entrypoints.container import build_container, close_container
+
+    async def run() -> int:
+        container = build_container(settings)
+        tokens = container.tokens()
+        try:
+            if args.action == "create":
+                expires = None if args.expires_days is None else timedelta(days=args.expires_days)
+                secret, record = await tokens.create(
+                    args.user,
+                    Role.parse(args.role),
+                    scopes=[Scope.parse(text) for text in args.scope],
+                    expires_in=expires,
+                    description=args.description,
+                )
+                print(secret)
+                print(f"id {record.id} owner {record.owner} role {record.role}", file=sys.stderr)
+            elif args.action == "list":
+                print("id\towner\trole\tscopes\texpires\trevoked\tlast_used\tdescription")
+                for record in await tokens.list(args.user):
+                    print(
+                        "\t".join(
+                            [
+                                record.id,
+                                record.owner,
+                                str(record.role),
+                                ",".join(str(s) for s in record.scopes) or "-",
+                                record.expires.isoformat() if record.expires else "never",
+                                record.revoked.isoformat() if record.revoked else "-",
+                                record.last_used.isoformat() if record.last_used else "-",
+                                record.description,
+                            ]
+                        )
+                    )
+            else:
+                record = await tokens.revoke(args.id)
+                print(f"revoked {record.id} ({record.owner})")
+        except NoraError as exc:
+            print(f"nora: {exc.detail}", file=sys.stderr)
+            return 2
+        finally:
+            await close_container(container)
+        return 0
+
+    return anyio.run(run)
 
 
 def _export(settings: Settings) -> None:
@@ -111,15 +187,17 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = _parser().parse_args(argv)
-    if args.command != "serve":
+    if args.command is None:
         _parser().print_help()
-        return 0 if args.command is None else 2
-    overrides = {field: getattr(args, field) for field, _, _ in _SERVE_FLAGS}
+        return 0
+    overrides = {field: getattr(args, field, None) for field, _, _ in _SERVE_FLAGS}
     try:
         settings = load_settings(overrides=overrides)
     except ConfigError as exc:
         print(f"nora: invalid setting {exc}", file=sys.stderr)
         return 2
+    if args.command == "token":
+        return token_command(args, settings)
     from entrypoints.http.observability import configure_logging
 
     configure_logging(settings.log_level)

@@ -100,14 +100,20 @@ class TokenService:
         """The record of ``token_id``; ``NotFound`` if unknown."""
         if not re.fullmatch(r"[0-9a-f]{16}", token_id or ""):
             raise NotFound("unknown token", subject="token")
-        return _decoder.decode((await self._meta.get(self._key(token_id))).value)
+        try:
+            return _decoder.decode((await self._meta.get(self._key(token_id))).value)
+        except NotFound:
+            raise NotFound("unknown token", subject="token") from None
 
     async def revoke(self, token_id: str) -> ApiToken:
         """Mark the token revoked (kept for the audit trail); ``NotFound`` if unknown."""
         while True:
             if not re.fullmatch(r"[0-9a-f]{16}", token_id or ""):
                 raise NotFound("unknown token", subject="token")
-            doc = await self._meta.get(self._key(token_id))
+            try:
+                doc = await self._meta.get(self._key(token_id))
+            except NotFound:
+                raise NotFound("unknown token", subject="token") from None
             record = _decoder.decode(doc.value)
             if record.revoked is None:
                 record.revoked = self._clock.now()
