@@ -65,6 +65,9 @@ class NpmController(Controller):
     path = "/npm"
     tags = ["npm"]
     exception_handlers = {e.NoraError: _handle}
+    request_max_body_size = _DOCUMENT_LIMIT
+    """npm publishes carry the tarball base64-encoded in the JSON body; _body() enforces
+    each route's own limit with npm's error shape."""
 
     @get("/{path:path}", media_type=_JSON, include_in_schema=False)
     async def read(

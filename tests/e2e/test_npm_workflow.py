@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import httpx
@@ -134,3 +135,14 @@ def test_audit_works_offline(npm: NpmClient, tmp_path: Path) -> None:
 def test_ping_and_whoami(npm: NpmClient) -> None:
     npm.run("ping")
     assert npm.run("whoami").stdout.strip() == "anonymous"
+
+
+def test_large_tarball_publish_and_download(npm: NpmClient, tmp_path: Path) -> None:
+    folder = make_package(tmp_path, "wf-large", "1.0.0")
+    (folder / "blob.bin").write_bytes(os.urandom(14 * 1024 * 1024))  # > Litestar's default limit
+    npm.run("publish", cwd=folder)
+    view = npm.json("view", "wf-large", "dist")
+    tarball = httpx.get(view["tarball"], timeout=60)
+    assert tarball.status_code == 200
+    assert len(tarball.content) > 14 * 1024 * 1024
+    assert hashlib.sha1(tarball.content).hexdigest() == view["shasum"]
