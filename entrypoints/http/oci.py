@@ -10,11 +10,14 @@ spec's ``{"errors": [...]}`` body through one table, :data:`ERRORS`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import unquote
 
+import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, route
 from litestar.exceptions import HTTPException
@@ -27,7 +30,7 @@ from domain.oci.manifests import MAX_MANIFEST_SIZE
 from domain.oci.media import MANIFEST_TYPES, OCI_INDEX
 from domain.oci.proxy import ProxiedBlob
 from domain.oci.service import Page
-from domain.ports import BlobStore
+from domain.ports import BlobStore, LocalFiles
 from domain.uploads import UploadSessions
 from entrypoints.container import Services
 
@@ -145,6 +148,18 @@ class _Call:
     @property
     def head(self) -> bool:
         return self.request.method == "HEAD"
+
+    def body(self) -> AsyncIterator[bytes]:
+        """The request body, streamed, failing past the configured body limit.
+
+        Litestar applies an app-level limit only from its constructor, so the
+        route opts out of the framework's limit and enforces NORA's own here.
+        """
+        limit = self.services.settings.body_limit_mb * 1024 * 1024
+        declared = self.header("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise e.TooLarge(f"body exceeds {limit} bytes", subject="size")
+        return _limited(self.request.stream(), limit)
 
     def header(self, name: str) -> str | None:
         value: str | None = self.request.headers.get(name)
@@ -365,13 +380,17 @@ async def _get_blob(call: _Call) -> Response[Any]:
         reader = await call.blobs.open(key, start, end)
     except e.NotFound:
         raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
+    body: AsyncIterator[bytes] = aiter(reader)
+    if isinstance(call.blobs, LocalFiles) and reader.end - reader.start > _LARGE_READ:
+        await reader.aclose()
+        body = _read_file(call.blobs.local_path(key), reader.start, reader.end)
     headers["content-length"] = str(reader.end - reader.start)
     status = 200
     if ranged:
         status = 206
         headers["content-range"] = f"bytes {reader.start}-{reader.end - 1}/{reader.info.size}"
     return Stream(
-        reader,
+        body,
         status_code=status,
         headers={**API_VERSION, **headers},
         media_type="application/octet-stream",
@@ -421,6 +440,30 @@ async def _proxied(operation: Awaitable[_T], subject: str) -> _T:
         raise e.NotFound(exc.detail, subject=subject) from None
 
 
+_LARGE_READ: Final = 4 * 1024 * 1024
+
+
+async def _read_file(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
+    """Large reads straight from a local file: 4 MiB per thread hop, a quarter of the
+    per-chunk overhead of the store's 1 MiB reader on multi-GB layers."""
+    try:
+        handle = await anyio.to_thread.run_sync(path.open, "rb")
+    except FileNotFoundError:
+        raise e.NotFound("blob vanished while being served", subject="blob") from None
+    try:
+        position = start
+        while position < end:
+            chunk = await anyio.to_thread.run_sync(
+                os.pread, handle.fileno(), min(_LARGE_READ, end - position), position
+            )
+            if not chunk:
+                raise e.Transient("blob shrank while being served")
+            position += len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
 async def _delete_blob(call: _Call) -> Response[Any]:
     """DELETE /v2/<name>/blobs/<digest>: unlink the blob from the repository."""
     await call.oci.delete_blob(call.name, parse_digest(call.match["digest"]))
@@ -457,6 +500,15 @@ def _has_body(call: _Call) -> bool:
     if length is not None:
         return length.strip() not in ("", "0")
     return "chunked" in (call.header("transfer-encoding") or "").lower()
+
+
+async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise e.TooLarge(f"body exceeds {limit} bytes", subject="size")
+        yield chunk
 
 
 async def _exactly(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
@@ -504,7 +556,7 @@ async def _start_upload(call: _Call) -> Response[Any]:
     wanted = call.query("digest")
     if wanted is not None:
         digest = parse_digest(wanted)
-        stored = await call.uploads.store(call.request.stream(), digest)
+        stored = await call.uploads.store(call.body(), digest)
         await call.oci.link_blob(name, stored, digest)
         return _respond(201, _stored_headers(name, digest))
     session = await call.uploads.start()
@@ -526,7 +578,7 @@ async def _upload_chunk(call: _Call) -> Response[Any]:
     except e.RangeNotSatisfiable as exc:
         session = await _upload_call(call.uploads.status(upload_id))
         raise _OutOfOrder(exc.detail, name, upload_id, session.size) from None
-    stream: AsyncIterator[bytes] = call.request.stream()
+    stream: AsyncIterator[bytes] = call.body()
     if chunk is None:
         offset = (await _upload_call(call.uploads.status(upload_id))).size
     else:
@@ -554,7 +606,7 @@ async def _finish_upload(call: _Call) -> Response[Any]:
     last: AsyncIterator[bytes] | None = None
     if _has_body(call):
         chunk = _chunk_range(call)
-        last = call.request.stream()
+        last = call.body()
         if chunk is not None:
             size = (await _upload_call(call.uploads.status(upload_id))).size
             if chunk[0] != size:
@@ -638,6 +690,7 @@ class OciController(Controller):
         ["/v2", "/v2/{path:path}"],
         http_method=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
         cache_control=None,
+        request_max_body_size=None,
     )
     async def dispatch(
         self, request: Request[Any, Any, Any], services: Services, path: str = ""

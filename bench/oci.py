@@ -1,0 +1,378 @@
+"""OCI benchmark, run by hand (not a test): ``.venv/bin/python bench/oci.py``.
+
+Measures, on this machine and in one run:
+
+- manifest GET requests/s (wrk, keep-alive) against NORA and against Debian's
+  ``docker-registry`` (the CNCF distribution registry) serving the same image;
+- blob GET throughput (MB/s) of one 256 MiB layer from both, next to reading
+  the same file from disk (page cache);
+- NORA's peak RSS while pushing and pulling a 5 GiB blob, monolithically and
+  in 64 MiB chunks (sampled every 20 ms; bounded means < 100 MB above idle).
+
+Needs ``wrk`` and ``docker-registry`` (``apt-get install wrk docker-registry``).
+Results go to stdout and bench/results/oci-<time>.json.
+
+Figures from the last run on the project's machine (2 cores, Debian 12, uvicorn,
+one worker, filesystem + SQLite; see the closing note of the OCI issue):
+
+    RESULTS
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MIB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Server:
+    """A server process in its own session, stopped with its whole group."""
+
+    def __init__(self, args: list[str], env: dict[str, str], url: str, log: Path) -> None:
+        self.url = url
+        self.log = log.open("wb")
+        self.process = subprocess.Popen(
+            args, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        wait_ready(url + "/v2/")
+
+    def rss(self) -> int:
+        """Resident memory of the server and its children, in bytes."""
+        try:
+            proc = psutil.Process(self.process.pid)
+            procs = [proc, *proc.children(recursive=True)]
+            return sum(p.memory_info().rss for p in procs)
+        except psutil.Error:
+            return 0
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def start_nora(work: Path) -> tuple[Server, Path]:
+    port = free_port()
+    data = work / "nora-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORA_")}
+    env |= {
+        "NORA_PORT": str(port),
+        "NORA_STORAGE_PATH": str(data),
+        "NORA_ACCESS_LOG": "false",
+        "NORA_LOG_LEVEL": "warning",
+    }
+    nora = shutil.which("nora", path=str(Path(sys.executable).parent))
+    args = [nora] if nora else [sys.executable, "-m", "entrypoints.cli"]
+    server = Server([*args, "serve"], env, f"http://127.0.0.1:{port}", work / "nora.log")
+    return server, data
+
+
+def start_distribution(work: Path) -> Server | None:
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        print("docker-registry not installed: peer column skipped", file=sys.stderr)
+        return None
+    port = free_port()
+    config = work / "registry.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: error, accesslog: {disabled: true}}\n"
+        f"storage: {{filesystem: {{rootdirectory: {work / 'dist-data'}}}, "
+        "delete: {enabled: true}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n"
+    )
+    url = f"http://127.0.0.1:{port}"
+    return Server([binary, "serve", str(config)], dict(os.environ), url, work / "dist.log")
+
+
+def with_digest(location: str, digest: str) -> str:
+    """Add ``digest`` to an upload URL, keeping the query state some registries put there."""
+    return f"{location}{'&' if '?' in location else '?'}digest={digest}"
+
+
+def push_image(base: str, name: str, layer: bytes) -> tuple[str, str]:
+    """Config + one layer + manifest; returns (manifest digest, layer digest)."""
+    with httpx.Client(base_url=base, timeout=300) as client:
+        digests = []
+        for blob in (b"{}", layer):
+            digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+            started = client.post(f"/v2/{name}/blobs/uploads/")
+            location = started.headers["location"]
+            done = client.put(with_digest(location, digest), content=blob)
+            assert done.status_code == 201, done.text
+            digests.append(digest)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": digests[0],
+                    "size": 2,
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": digests[1],
+                        "size": len(layer),
+                    }
+                ],
+            }
+        ).encode()
+        put = client.put(
+            f"/v2/{name}/manifests/latest", content=manifest, headers={"Content-Type": OCI_MANIFEST}
+        )
+        assert put.status_code == 201, put.text
+        return put.headers["docker-content-digest"], digests[1]
+
+
+def wrk_rps(url: str, seconds: int, connections: int) -> float:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-H",
+            f"Accept: {OCI_MANIFEST}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} error responses")
+    return float(match.group(1)) if match else 0.0
+
+
+def download_mbps(url: str, size: int, rounds: int) -> float:
+    """Best of ``rounds`` downloads; curl when present (a Python client is the bottleneck)."""
+    best = 0.0
+    curl = shutil.which("curl")
+    if curl:
+        for _ in range(rounds):
+            out = subprocess.run(
+                [curl, "-s", "-o", "/dev/null", "-w", "%{size_download} %{speed_download}", url],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            assert int(out[0]) == size, (out, size)
+            best = max(best, float(out[1]) / MIB)
+        return best
+    with httpx.Client(timeout=300) as client:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            got = 0
+            with client.stream("GET", url) as response:
+                for chunk in response.iter_raw(MIB):
+                    got += len(chunk)
+            elapsed = time.perf_counter() - started
+            assert got == size, (got, size)
+            best = max(best, size / MIB / elapsed)
+    return best
+
+
+def disk_mbps(path: Path, size: int, rounds: int) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        with path.open("rb") as handle:
+            while handle.read(MIB):
+                pass
+        best = max(best, size / MIB / (time.perf_counter() - started))
+    return best
+
+
+class PeakRss:
+    """Samples a server's RSS in a thread while a block runs."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.server.rss())
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def big_stream(size: int) -> Iterator[bytes]:
+    """Deterministic incompressible-looking bytes, 1 MiB at a time."""
+    block = hashlib.sha512(b"nora-bench").digest() * (MIB // 64)
+    sent = 0
+    counter = 0
+    while sent < size:
+        piece = block[: min(MIB, size - sent)]
+        prefix = counter.to_bytes(8, "big")
+        piece = prefix + piece[8:] if len(piece) >= 8 else piece
+        yield piece
+        sent += len(piece)
+        counter += 1
+
+
+def big_digest(size: int) -> str:
+    hasher = hashlib.sha256()
+    for piece in big_stream(size):
+        hasher.update(piece)
+    return "sha256:" + hasher.hexdigest()
+
+
+def big_blob_rss(server: Server, size: int, chunk: int) -> dict[str, float]:
+    digest = big_digest(size)
+    results: dict[str, float] = {}
+    with httpx.Client(base_url=server.url, timeout=600) as client:
+        time.sleep(1)
+        idle = server.rss()
+        results["idle_rss_mb"] = idle / MIB
+        with PeakRss(server) as peak:
+            done = client.post(
+                "/v2/bench/big-mono/blobs/uploads/",
+                params={"digest": digest},
+                content=big_stream(size),
+            )
+            assert done.status_code == 201, done.text
+        results["push_monolithic_peak_rss_mb"] = peak.peak / MIB
+        with PeakRss(server) as peak:
+            location = client.post("/v2/bench/big-chunked/blobs/uploads/").headers["location"]
+            offset = 0
+            buffer = bytearray()
+            for piece in big_stream(size):
+                buffer += piece
+                if len(buffer) >= chunk:
+                    answer = client.patch(
+                        location,
+                        content=bytes(buffer),
+                        headers={"Content-Range": f"{offset}-{offset + len(buffer) - 1}"},
+                    )
+                    assert answer.status_code == 202, answer.text
+                    location = answer.headers["location"]
+                    offset += len(buffer)
+                    buffer.clear()
+            done = client.put(with_digest(location, digest), content=bytes(buffer))
+            assert done.status_code == 201, done.text
+        results["push_chunked_peak_rss_mb"] = peak.peak / MIB
+        with PeakRss(server) as peak:
+            got = 0
+            started = time.perf_counter()
+            with client.stream("GET", f"/v2/bench/big-mono/blobs/{digest}") as response:
+                for block in response.iter_raw(MIB):
+                    got += len(block)
+            results["pull_big_mbps"] = got / MIB / (time.perf_counter() - started)
+            assert got == size
+        results["pull_peak_rss_mb"] = peak.peak / MIB
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--layer-mib", type=int, default=256)
+    parser.add_argument("--big-gib", type=float, default=5.0, help="0 skips the RSS runs")
+    parser.add_argument("--chunk-mib", type=int, default=64)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="nora-bench-oci-"))
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "nora": {}, "distribution": {}}
+    nora, nora_data = start_nora(work)
+    dist = start_distribution(work)
+    try:
+        layer = os.urandom(args.layer_mib * MIB)
+        servers = {"nora": nora, **({"distribution": dist} if dist else {})}
+        for label, server in servers.items():
+            digest, layer_digest = push_image(server.url, "bench/app", layer)
+            manifest_url = f"{server.url}/v2/bench/app/manifests/latest"
+            blob_url = f"{server.url}/v2/bench/app/blobs/{layer_digest}"
+            wrk_rps(manifest_url, 2, args.connections)  # warm up
+            rps = wrk_rps(manifest_url, args.seconds, args.connections)
+            results[label]["manifest_get_rps"] = rps
+            results[label]["manifest_get_by_digest_rps"] = wrk_rps(
+                f"{server.url}/v2/bench/app/manifests/{digest}", args.seconds, args.connections
+            )
+            results[label]["blob_get_mbps"] = download_mbps(blob_url, len(layer), 5)
+            results[label]["idle_rss_mb"] = server.rss() / MIB
+        layer_digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+        on_disk = nora_data / "objects" / "blobs" / "sha256" / layer_digest[7:9] / layer_digest[7:]
+        results["disk_read_mbps"] = disk_mbps(on_disk, len(layer), 5)
+        if dist is not None:
+            dist.stop()
+            dist = None
+        if args.big_gib > 0:
+            results["nora"]["big_blob"] = {
+                "size_gib": args.big_gib,
+                "chunk_mib": args.chunk_mib,
+                **big_blob_rss(nora, int(args.big_gib * 1024 * MIB), args.chunk_mib * MIB),
+            }
+    finally:
+        nora.stop()
+        if dist is not None:
+            dist.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"oci-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    target.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    print(f"written to {target.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
