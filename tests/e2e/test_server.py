@@ -183,3 +183,37 @@ def test_two_workers_share_data_and_sum_metrics(start_nora) -> None:  # type: ig
     assert len({json.loads(line)["pid"] for line in started}) == 2
     server.terminate()
     assert server.wait(timeout=30) == 0
+
+
+def test_sigterm_drains_an_in_flight_upload(start_nora) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import time
+
+    server: NoraProcess = start_nora()
+    started = httpx.post(server.url + "/v2/drain/app/blobs/uploads/")
+    assert started.status_code == 202
+    location = started.headers["location"]
+    path = location.split(str(server.port), 1)[-1] if location.startswith("http") else location
+    half = b"x" * (1024 * 1024)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(
+            f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/octet-stream\r\n"
+            f"Content-Length: {2 * len(half)}\r\n\r\n".encode()
+        )
+        sock.sendall(half)
+        time.sleep(0.3)
+        server.terminate()  # the request is in flight: headers read, body half sent
+        time.sleep(0.5)
+        assert server.process is not None
+        assert server.process.poll() is None, "exited mid-request"
+        sock.sendall(half)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 202"), answer[:200]
+    assert b"range: 0-2097151" in answer.lower()
+    assert server.wait(timeout=30) == 0
