@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.digests import Digest
@@ -27,6 +27,7 @@ hostile = st.one_of(
 )
 
 
+@settings(deadline=None)
 @given(names)
 def test_every_spec_name_parses_and_makes_safe_keys(name: str) -> None:
     assert parse_name(name) == name
@@ -34,6 +35,7 @@ def test_every_spec_name_parses_and_makes_safe_keys(name: str) -> None:
     check_key(keys.manifest_key(name, Digest("sha256", "a" * 64)))
 
 
+@settings(deadline=None)
 @given(hostile)
 def test_anything_else_is_name_invalid(text: str) -> None:
     try:
@@ -52,6 +54,7 @@ def test_deep_names_and_tilde_marker_never_collide() -> None:
         parse_name("a/~tags")
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_tags_follow_the_spec(text: str) -> None:
     try:
@@ -63,6 +66,7 @@ def test_tags_follow_the_spec(text: str) -> None:
         assert SPEC_TAG.fullmatch(text) is not None
 
 
+@settings(deadline=None)
 @given(st.sampled_from(["sha256", "sha512"]), st.data())
 def test_sha256_and_sha512_digests_parse(algorithm: str, data: st.DataObject) -> None:
     length = 64 if algorithm == "sha256" else 128
@@ -71,6 +75,7 @@ def test_sha256_and_sha512_digests_parse(algorithm: str, data: st.DataObject) ->
     assert parse_reference(f"{algorithm}:{hex_value}") == Digest(algorithm, hex_value)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=250))
 def test_references_are_a_tag_a_digest_or_invalid(text: str) -> None:
     try:

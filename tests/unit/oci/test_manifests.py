@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.digests import hash_bytes
@@ -170,6 +170,7 @@ manifest_like = st.fixed_dictionaries(
 )
 
 
+@settings(deadline=None)
 @given(st.one_of(st.binary(max_size=300), manifest_like.map(lambda d: json.dumps(d).encode())))
 def test_hostile_bodies_parse_or_raise_invalid_input(body: bytes) -> None:
     try:
@@ -180,6 +181,7 @@ def test_hostile_bodies_parse_or_raise_invalid_input(body: bytes) -> None:
     assert parsed.media_type in (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)
 
 
+@settings(deadline=None)
 @given(
     st.sampled_from([image(), index(), image(DOCKER_MANIFEST), index(DOCKER_MANIFEST_LIST)]),
     st.text(max_size=60),

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.blobstore.memory import MemoryBlobStore
@@ -99,6 +99,7 @@ def test_challenge_parsing() -> None:
     assert parse_challenge('Basic realm="r"') == ("basic", {"realm": "r"})
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_any_challenge_header_parses(header: str) -> None:
     scheme, params = parse_challenge(header)
