@@ -145,17 +145,25 @@ def _run_server(settings: Settings) -> int:
     if settings.server == "granian":
         from granian import Granian
         from granian.constants import Interfaces
+        from granian.log import LogLevels
 
-        Granian(
+        from entrypoints.http.observability import configure_logging
+
+        server = Granian(
             target,
             address=settings.host,
             port=settings.port,
             interface=Interfaces.ASGI,
             workers=settings.workers,
             factory=True,
+            log_level=LogLevels(settings.log_level),
             log_access=False,
             workers_kill_timeout=int(settings.shutdown_timeout) or None,
-        ).serve()
+        )
+        # Granian gives its own loggers plain-text stdout handlers when built;
+        # take them back so the supervisor's lines are JSON like the workers'.
+        configure_logging(settings.log_level)
+        server.serve()
         return 0
     import uvicorn
 
