@@ -73,6 +73,11 @@ ROUTE_ROLES: dict[str, dict[str, Role | None]] = {
     "/auth/token": {"GET": None, "POST": None},
     # npm: audit is a POST but only reads; logins are public (they check the password)
     "/npm/{path}": {"GET": R, "HEAD": R, "PUT": W, "DELETE": W, "POST": R},
+    # PyPI: uploads, yank and unyank write; deleting a file or a release is for admins
+    "/simple": {"GET": R, "HEAD": R},
+    "/simple/{path}": {"GET": R, "HEAD": R},
+    "/pypi": {"GET": R, "HEAD": R, "POST": W, "DELETE": A},
+    "/pypi/{path}": {"GET": R, "HEAD": R, "POST": W, "DELETE": A},
     # NORA's own API: tokens for oneself (read), the trail (admin)
     "/api/tokens": {"GET": R, "POST": R},
     "/api/tokens/{token_id}": {"DELETE": R},

@@ -1,0 +1,298 @@
+"""PyPI at /simple/ (PEP 503/691 pages, files, PEP 658 metadata) and /pypi/ (upload, JSON API).
+
+Two catch-all routes dispatch by hand, because the simple API's meaning rests
+on details a path router hides: the trailing slash (relative file links on a
+page resolve against it) and non-normalised names (redirected, PEP 503).
+Domain errors become PyPI's answer, a status and a short text, through one
+table, :data:`ERRORS`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+from urllib.parse import parse_qs, quote
+
+import msgspec
+from litestar import Controller, Request, Response, route
+from litestar.exceptions import HTTPException
+from litestar.response import Stream
+
+from domain import errors as e
+from domain.formats.pypi import Download, PypiRegistry, Rendered
+from domain.formats.pypi_simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
+from domain.ports import BlobStore
+from entrypoints.container import Services
+
+__all__ = ["ERRORS", "PypiController", "pypi_error"]
+
+ERRORS: Final[tuple[tuple[type[e.NoraError], str, int, str], ...]] = (
+    (e.Conflict, "file", 400, "File already exists"),
+    (e.Conflict, "", 409, "Conflict"),
+    (e.DigestMismatch, "", 400, "The digest supplied does not match the uploaded file"),
+    (e.TooLarge, "", 413, "File too large"),
+    (e.RangeNotSatisfiable, "", 416, "Requested range not satisfiable"),
+    (e.NotFound, "", 404, "Not Found"),
+    (e.InvalidInput, "", 400, "Invalid request"),
+    (e.Unsupported, "accept", 406, "Not Acceptable"),
+    (e.Unsupported, "", 405, "Method Not Allowed"),
+    (e.Transient, "", 503, "Service Unavailable"),
+    (e.Permanent, "", 500, "Internal Server Error"),
+)
+"""(domain error, subject or ``""`` for any, status, title), most specific first."""
+
+_BODY_LIMIT: Final = 64 * 1024
+_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def pypi_error(exc: e.NoraError, *, head: bool = False) -> Response[bytes]:
+    """PyPI's error answer: the status and ``<title>: <detail>`` as plain text."""
+    status, title = 500, "Internal Server Error"
+    for kind, subject, code, text in ERRORS:
+        if isinstance(exc, kind) and (not subject or subject == exc.subject):
+            status, title = code, text
+            break
+    body = f"{title}: {exc.detail}\n" if exc.detail else f"{title}\n"
+    headers: dict[str, str] = {}
+    if isinstance(exc, e.RangeNotSatisfiable):
+        headers["content-range"] = f"bytes */{exc.size}"
+    return Response(
+        b"" if head else body.encode("utf-8"),
+        status_code=status,
+        headers=headers,
+        media_type="text/plain; charset=utf-8",
+    )
+
+
+def _registry(services: Services) -> PypiRegistry:
+    registry: PypiRegistry = services.pypi
+    return registry
+
+
+def _trailing_slash(request: Request[Any, Any, Any]) -> bool:
+    raw = request.scope.get("raw_path")
+    return True if not raw else bytes(raw).split(b"?", 1)[0].endswith(b"/")
+
+
+def _page_response(
+    request: Request[Any, Any, Any], rendered: Rendered, media_type: str
+) -> Response[bytes]:
+    content_type = "text/html; charset=utf-8" if media_type == HTML else media_type
+    headers = {"etag": rendered.etag, "vary": "Accept", "cache-control": "max-age=60"}
+    if request.headers.get("if-none-match") == rendered.etag:
+        return Response(b"", status_code=304, headers=headers)
+    body = b"" if request.method == "HEAD" else rendered.body
+    if request.method == "HEAD":
+        headers["content-length"] = str(len(rendered.body))
+    return Response(body, status_code=200, headers=headers, media_type=content_type)
+
+
+def _media_type(request: Request[Any, Any, Any]) -> str:
+    wanted = request.query_params.get("format")
+    if isinstance(wanted, str) and wanted:
+        chosen = negotiate(wanted)
+    else:
+        chosen = negotiate(request.headers.get("accept"))
+    if chosen is None:
+        raise _NotAcceptable()
+    return chosen
+
+
+class _NotAcceptable(e.Unsupported):
+    def __init__(self) -> None:
+        super().__init__(
+            "acceptable: " + ", ".join((JSON_V1, *[t for t in MEDIA_TYPES if t != JSON_V1])),
+            subject="accept",
+        )
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end)`` (end exclusive) of a single ``bytes=`` range, or None for all."""
+    if not header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or not (match[1] or match[2]):
+        return None
+    if match[1]:
+        start = int(match[1])
+        end = min(int(match[2]) + 1, size) if match[2] else size
+        if start >= size or end <= start:
+            raise e.RangeNotSatisfiable("range outside the file", size=size)
+        return start, end
+    suffix = int(match[2])
+    if suffix == 0 or size == 0:
+        raise e.RangeNotSatisfiable("empty suffix range", size=size)
+    return max(size - suffix, 0), size
+
+
+async def _send_file(
+    request: Request[Any, Any, Any], blobs: BlobStore, download: Download
+) -> Response[Any]:
+    headers = {"accept-ranges": "bytes"}
+    if download.etag:
+        headers["etag"] = download.etag
+        if request.headers.get("if-none-match") == download.etag:
+            return Response(b"", status_code=304, headers=headers)
+    if download.stream is not None:
+        if download.size is not None:
+            headers["content-length"] = str(download.size)
+        headers.pop("accept-ranges")
+        return Stream(download.stream, headers=headers, media_type=download.content_type)
+    assert download.key is not None
+    size = download.size
+    if size is None:
+        size = (await blobs.stat(download.key)).size
+    wanted = _byte_range(request.headers.get("range"), size)
+    if_range = request.headers.get("if-range")
+    if wanted is not None and if_range and if_range != download.etag:
+        wanted = None
+    if request.method == "HEAD":
+        headers["content-length"] = str(size)
+        return Response(b"", headers=headers, media_type=download.content_type)
+    start, end = wanted if wanted is not None else (0, size)
+    try:
+        reader = await blobs.open(download.key, start, end)
+    except e.NotFound:
+        raise e.NotFound(f"content of {download.filename} is missing", subject="file") from None
+    headers["content-length"] = str(reader.end - reader.start)
+    status = 200
+    if wanted is not None:
+        status = 206
+        headers["content-range"] = f"bytes {reader.start}-{reader.end - 1}/{reader.info.size}"
+    return Stream(reader, status_code=status, headers=headers, media_type=download.content_type)
+
+
+def _base_url(request: Request[Any, Any, Any], services: Services) -> str:
+    public: str = services.settings.public_url
+    return public or str(request.base_url).rstrip("/")
+
+
+async def _small_body(request: Request[Any, Any, Any]) -> bytes:
+    out = bytearray()
+    async for chunk in request.stream():
+        out += chunk
+        if len(out) > _BODY_LIMIT:
+            raise e.TooLarge("request body is too large", subject="body")
+    return bytes(out)
+
+
+async def _reason(request: Request[Any, Any, Any]) -> str:
+    """The yank reason: ``?reason=``, a form field or a JSON ``{"reason": ...}``."""
+    reason = request.query_params.get("reason")
+    if isinstance(reason, str) and reason:
+        return reason
+    body = await _small_body(request)
+    if not body:
+        return ""
+    kind = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        try:
+            doc = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            raise e.InvalidInput("body is not valid JSON", subject="body") from None
+        value = doc.get("reason", "") if isinstance(doc, dict) else ""
+        return value if isinstance(value, str) else ""
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise e.InvalidInput("body is not UTF-8", subject="body") from None
+    return form.get("reason", [""])[0]
+
+
+def _json(data: bytes | dict[str, Any], status: int = 200) -> Response[bytes]:
+    body = data if isinstance(data, bytes) else msgspec.json.encode(data)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+class PypiController(Controller):
+    """Every /simple/ and /pypi/ request."""
+
+    include_in_schema = False
+
+    @route(["/simple", "/simple/{path:path}"], http_method=["GET", "HEAD"], cache_control=None)
+    async def simple(
+        self, request: Request[Any, Any, Any], services: Services, path: str = ""
+    ) -> Response[Any]:
+        """GET /simple/, /simple/<project>/, /simple/<project>/<file>[.metadata]."""
+        head = request.method == "HEAD"
+        try:
+            registry = _registry(services)
+            parts = [part for part in path.split("/") if part]
+            if not parts:
+                if not _trailing_slash(request):
+                    return _redirect("/simple/", request)
+                media_type = _media_type(request)
+                return _page_response(request, await registry.index_page(media_type), media_type)
+            if len(parts) > 2:
+                raise e.NotFound("no such page", subject="endpoint")
+            normal = registry.normalised(parts[0])
+            if len(parts) == 1:
+                if normal != parts[0] or not _trailing_slash(request):
+                    return _redirect(f"/simple/{normal}/", request)
+                media_type = _media_type(request)
+                rendered = await registry.project_page(normal, media_type)
+                return _page_response(request, rendered, media_type)
+            if normal != parts[0]:
+                return _redirect(f"/simple/{normal}/{quote(parts[1])}", request)
+            download = await registry.download(normal, parts[1])
+            return await _send_file(request, services.blobs, download)
+        except e.NoraError as exc:
+            return pypi_error(exc, head=head)
+
+    @route(
+        ["/pypi", "/pypi/{path:path}"],
+        http_method=["GET", "HEAD", "POST", "DELETE"],
+        cache_control=None,
+    )
+    async def pypi(
+        self, request: Request[Any, Any, Any], services: Services, path: str = ""
+    ) -> Response[Any]:
+        """POST /pypi/ (upload), GET /pypi/<project>[/<version>]/json, yank, unyank, DELETE."""
+        head = request.method == "HEAD"
+        try:
+            registry = _registry(services)
+            parts = [part for part in path.split("/") if part]
+            method = "GET" if head else request.method
+            if not parts:
+                if method != "POST":
+                    raise e.Unsupported("upload with POST", subject="method")
+                return await _upload(request, registry)
+            if method == "GET" and parts[-1] == "json" and len(parts) in (2, 3):
+                version = parts[1] if len(parts) == 3 else None
+                body = await registry.project_json(parts[0], _base_url(request, services), version)
+                return _json(b"" if head else body)
+            if method == "POST" and len(parts) == 3 and parts[2] in ("yank", "unyank"):
+                yanked = parts[2] == "yank"
+                reason = await _reason(request) if yanked else ""
+                stored = await registry.yank(parts[0], parts[1], reason=reason, yanked=yanked)
+                return _json({"project": parts[0], "version": stored, "yanked": yanked})
+            if method == "DELETE" and len(parts) == 2:
+                await registry.delete_release(parts[0], parts[1])
+                return _json({"project": parts[0], "version": parts[1], "deleted": True})
+            if method == "DELETE" and len(parts) == 3:
+                await registry.delete_file(parts[0], parts[1], parts[2])
+                return _json({"project": parts[0], "filename": parts[2], "deleted": True})
+            raise e.NotFound("no such endpoint", subject="endpoint")
+        except e.NoraError as exc:
+            return pypi_error(exc, head=head)
+        except HTTPException as exc:
+            if exc.status_code == 413:
+                return pypi_error(e.TooLarge("request body is too large"), head=head)
+            return pypi_error(e.InvalidInput(str(exc.detail)), head=head)
+
+
+async def _upload(request: Request[Any, Any, Any], registry: PypiRegistry) -> Response[Any]:
+    """POST /pypi/: the legacy upload API as twine and uv publish speak it."""
+    stored = await registry.upload(request.stream(), request.headers.get("content-type"))
+    return Response(
+        f"OK: stored {stored.filename} (sha256 {stored.sha256})\n".encode(),
+        status_code=200,
+        media_type="text/plain; charset=utf-8",
+    )
+
+
+def _redirect(location: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    query = request.scope.get("query_string", b"")
+    if query:
+        location += "?" + bytes(query).decode("latin-1")
+    return Response(b"", status_code=301, headers={"location": location})
