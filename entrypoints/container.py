@@ -119,6 +119,7 @@ def _pypi(
         max_file_bytes=settings.body_limit_mb * 1024 * 1024,
     )
 
+
 def _oci_proxy(
     settings: Settings,
     upstream: Upstream,
