@@ -243,6 +243,8 @@ class PypiController(Controller):
         ["/pypi", "/pypi/{path:path}"],
         http_method=["GET", "HEAD", "POST", "DELETE"],
         cache_control=None,
+        # the upload limit (NORA_BODY_LIMIT_MB) is enforced while the file streams
+        request_max_body_size=None,
     )
     async def pypi(
         self, request: Request[Any, Any, Any], services: Services, path: str = ""

@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -222,3 +222,15 @@ def test_duplicate_file_is_refused_as_pypi_does(
     assert _uploads_left(nora) == []
     page = http.get("/simple/dup-demo/").text
     assert page.count(wheel.name + "#") == 1
+
+
+def test_upload_past_the_body_limit_is_refused(
+    start_nora: Callable[..., NoraProcess], tmp_path: Path
+) -> None:
+    small = start_nora(env={"NORA_BODY_LIMIT_MB": "1"})
+    wheel = make_wheel(tmp_path, "huge-demo", "1.0", padding=2 * 1024 * 1024)
+    data = wheel.read_bytes()
+    with httpx.Client(base_url=small.url, timeout=60) as client:
+        fields = _form(data, wheel.name, "huge-demo", "1.0")
+        text = _refused(small, client, data, wheel.name, fields, project="huge-demo", status=413)
+    assert "too large" in text.lower()

@@ -93,6 +93,23 @@ def test_build_upload_install_and_download(
     assert got.content == sdist.read_bytes()
 
 
+def test_large_wheel_streams_through(
+    nora: NoraProcess, env: dict[str, str], tmp_path: Path, http: httpx.Client
+) -> None:
+    wheel = make_wheel(tmp_path, "large-demo", "1.0", padding=24 * 1024 * 1024)
+    _publish(nora, env, [wheel])
+    digest = hashlib.sha256()
+    size = 0
+    with http.stream("GET", f"/simple/large-demo/{wheel.name}") as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-length"] == str(wheel.stat().st_size)
+        for chunk in answer.iter_bytes():
+            digest.update(chunk)
+            size += len(chunk)
+    assert size == wheel.stat().st_size
+    assert digest.hexdigest() == hashlib.sha256(wheel.read_bytes()).hexdigest()
+
+
 def test_require_hashes(
     nora: NoraProcess, env: dict[str, str], client: ClientVenv, tmp_path: Path
 ) -> None:
