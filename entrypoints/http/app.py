@@ -63,7 +63,6 @@ class NoraPlugin(InitPluginProtocol):
         app_config.exception_handlers[NoraError] = _handle_domain_error
         app_config.exception_handlers[Exception] = _handle_unexpected
         app_config.lifespan.append(_lifespan(container))
-        app_config.request_max_body_size = container.settings().body_limit_mb * 1024 * 1024
         return app_config
 
 
@@ -141,4 +140,6 @@ def create_app(container: Container | None = None) -> Litestar:
         ),
         debug=False,
         logging_config=None,
+        # read from the constructor only (Litestar 2.x ignores it when a plugin sets it)
+        request_max_body_size=container.settings().body_limit_mb * 1024 * 1024,
     )
