@@ -10,6 +10,7 @@ unambiguously whatever the name's depth (``a/~tags/...`` never collides with
     oci/repo/<name>/~blobs/<alg>:<hex>                   -> BlobLinkDoc
     oci/repo/<name>/~referrers/<subject>/<digest>        -> Descriptor
     oci/digests/<alg>:<hex>                              -> BlobLinkDoc (global index)
+    oci/uploads/<upload id>                              -> UploadOwner (the session's repository)
 
 Bytes (blobs and manifests alike) live once in the BlobStore under
 :func:`domain.keys.blob_key` of their sha256.
@@ -33,6 +34,7 @@ __all__ = [
     "repo_prefix",
     "tag_key",
     "tags_prefix",
+    "upload_owner_key",
 ]
 
 CATALOG_PREFIX: Final = "oci/catalog/"
@@ -77,3 +79,8 @@ def referrer_key(name: str, subject: Digest, digest: Digest) -> str:
 
 def digest_index_key(digest: Digest) -> str:
     return f"oci/digests/{digest}"
+
+
+def upload_owner_key(upload_id: str) -> str:
+    """Which repository an upload session was started in."""
+    return f"oci/uploads/{upload_id}"

@@ -32,6 +32,7 @@ __all__ = [
     "Page",
     "StoredManifest",
     "TagDoc",
+    "UploadOwner",
 ]
 
 _SCAN_PAGE: Final = 500
@@ -61,6 +62,12 @@ class BlobLink(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str
 
 
+class UploadOwner(msgspec.Struct, frozen=True, kw_only=True):
+    """The repository an upload session belongs to."""
+
+    name: str
+
+
 class StoredManifest(msgspec.Struct, frozen=True, kw_only=True):
     """A manifest as served: the digest the client asked by, type, size, bytes."""
 
@@ -82,6 +89,7 @@ _tag_dec = msgspec.json.Decoder(TagDoc)
 _manifest_dec = msgspec.json.Decoder(ManifestDoc)
 _link_dec = msgspec.json.Decoder(BlobLink)
 _descriptor_dec = msgspec.json.Decoder(Descriptor)
+_owner_dec = msgspec.json.Decoder(UploadOwner)
 
 
 class ManifestService:
@@ -280,6 +288,35 @@ class ManifestService:
     def referrers_index(descriptors: list[Descriptor]) -> bytes:
         """The OCI image index a referrers request answers with."""
         return _enc.encode({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors})
+
+    # --- upload sessions ----------------------------------------------------
+
+    async def bind_upload(self, upload_id: str, name: str) -> None:
+        """Record that the upload ``upload_id`` was started in ``name``."""
+        await self._meta.put(
+            keys.upload_owner_key(upload_id),
+            _enc.encode(UploadOwner(name=name)),
+            expected=MUST_NOT_EXIST,
+        )
+
+    async def check_upload(self, upload_id: str, name: str) -> None:
+        """``NotFound("upload")`` unless ``upload_id`` was started in ``name``.
+
+        An upload id leaks into logs and proxies; binding it to its repository
+        keeps a client allowed to push to one name from continuing (or
+        finishing into its own name) an upload started under another.
+        """
+        try:
+            doc = await self._meta.get(keys.upload_owner_key(upload_id))
+        except NotFound:
+            raise NotFound("unknown upload", subject="upload") from None
+        if _owner_dec.decode(doc.value).name != name:
+            raise NotFound(f"upload is not in {name}", subject="upload")
+
+    async def release_upload(self, upload_id: str) -> None:
+        """Forget the owner of a finished, cancelled or expired upload."""
+        with contextlib.suppress(NotFound):
+            await self._meta.delete(keys.upload_owner_key(upload_id))
 
     # --- blobs --------------------------------------------------------------
 

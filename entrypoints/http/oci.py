@@ -484,11 +484,13 @@ def _upload_headers(name: str, upload_id: str, size: int) -> dict[str, str]:
     }
 
 
-def _upload_id(call: _Call) -> str:
-    upload_id = call.match["upload"]
+async def _owned_upload(call: _Call) -> tuple[str, str]:
+    """``(name, upload id)`` of a session started under this very name, else 404."""
+    name, upload_id = call.name, call.match["upload"]
     if _UPLOAD_ID.fullmatch(upload_id) is None:
         raise e.NotFound("unknown upload", subject="upload")
-    return upload_id
+    await call.oci.check_upload(upload_id, name)
+    return name, upload_id
 
 
 def _stored_headers(name: str, digest: Digest) -> dict[str, str]:
@@ -560,45 +562,48 @@ async def _start_upload(call: _Call) -> Response[Any]:
         await call.oci.link_blob(name, stored, digest)
         return _respond(201, _stored_headers(name, digest))
     session = await call.uploads.start()
+    await call.oci.bind_upload(session.id, name)
     return _respond(202, _upload_headers(name, session.id, 0))
 
 
 async def _upload_status(call: _Call) -> Response[Any]:
     """GET /v2/<name>/blobs/uploads/<uuid>: how much arrived (204 + Range)."""
-    name, upload_id = call.name, _upload_id(call)
-    session = await _upload_call(call.uploads.status(upload_id))
+    name, upload_id = await _owned_upload(call)
+    session = await _upload_call(call, upload_id, call.uploads.status(upload_id))
     return _respond(204, _upload_headers(name, upload_id, session.size))
 
 
 async def _upload_chunk(call: _Call) -> Response[Any]:
     """PATCH /v2/<name>/blobs/uploads/<uuid>: append a chunk at the current offset."""
-    name, upload_id = call.name, _upload_id(call)
+    name, upload_id = await _owned_upload(call)
     try:
         chunk = _chunk_range(call)
     except e.RangeNotSatisfiable as exc:
-        session = await _upload_call(call.uploads.status(upload_id))
+        session = await _upload_call(call, upload_id, call.uploads.status(upload_id))
         raise _OutOfOrder(exc.detail, name, upload_id, session.size) from None
     stream: AsyncIterator[bytes] = call.body()
     if chunk is None:
-        offset = (await _upload_call(call.uploads.status(upload_id))).size
+        offset = (await _upload_call(call, upload_id, call.uploads.status(upload_id))).size
     else:
         offset = chunk[0]
         stream = _exactly(stream, chunk[1])
     try:
-        session = await _upload_call(call.uploads.append(upload_id, offset, stream))
+        session = await _upload_call(
+            call, upload_id, call.uploads.append(upload_id, offset, stream)
+        )
     except e.OffsetMismatch as exc:
         raise _OutOfOrder(exc.detail, name, upload_id, exc.expected) from None
     except e.InvalidInput as exc:
         if exc.subject != "upload":
             raise
-        session = await _upload_call(call.uploads.status(upload_id))
+        session = await _upload_call(call, upload_id, call.uploads.status(upload_id))
         raise _OutOfOrder(exc.detail, name, upload_id, session.size) from None
     return _respond(202, _upload_headers(name, upload_id, session.size))
 
 
 async def _finish_upload(call: _Call) -> Response[Any]:
     """PUT /v2/<name>/blobs/uploads/<uuid>?digest=: last chunk, verify, publish."""
-    name, upload_id = call.name, _upload_id(call)
+    name, upload_id = await _owned_upload(call)
     wanted = call.query("digest")
     if not wanted:
         raise e.InvalidInput("the digest query parameter is required", subject="digest")
@@ -608,18 +613,25 @@ async def _finish_upload(call: _Call) -> Response[Any]:
         chunk = _chunk_range(call)
         last = call.body()
         if chunk is not None:
-            size = (await _upload_call(call.uploads.status(upload_id))).size
+            size = (await _upload_call(call, upload_id, call.uploads.status(upload_id))).size
             if chunk[0] != size:
                 raise _OutOfOrder("chunk does not start at the upload's end", name, upload_id, size)
             last = _exactly(last, chunk[1])
-    stored = await _upload_call(call.uploads.commit(upload_id, digest, last))
+    try:
+        stored = await _upload_call(call, upload_id, call.uploads.commit(upload_id, digest, last))
+    except e.DigestMismatch:
+        await call.oci.release_upload(upload_id)  # the session discarded its bytes
+        raise
+    await call.oci.release_upload(upload_id)
     await call.oci.link_blob(name, stored, digest)
     return _respond(201, _stored_headers(name, digest))
 
 
 async def _cancel_upload(call: _Call) -> Response[Any]:
     """DELETE /v2/<name>/blobs/uploads/<uuid>: discard the upload."""
-    await _upload_call(call.uploads.cancel(_upload_id(call)))
+    _, upload_id = await _owned_upload(call)
+    await _upload_call(call, upload_id, call.uploads.cancel(upload_id))
+    await call.oci.release_upload(upload_id)
     return _respond(204)
 
 
@@ -631,11 +643,13 @@ class _OutOfOrder(e.OffsetMismatch):
         self.headers = _upload_headers(name, upload_id, size)
 
 
-async def _upload_call(operation: Awaitable[_T]) -> _T:
-    """Name the subject of an unknown upload, whichever layer noticed it."""
+async def _upload_call(call: _Call, upload_id: str, operation: Awaitable[_T]) -> _T:
+    """Name the subject of an unknown upload, whichever layer noticed it; a session
+    that is gone (expired) takes its owner record with it."""
     try:
         return await operation
     except e.NotFound as exc:
+        await call.oci.release_upload(upload_id)
         raise e.NotFound(exc.detail or "unknown upload", subject="upload") from None
 
 

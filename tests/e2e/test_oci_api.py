@@ -194,6 +194,37 @@ def test_chunked_upload_with_content_range(nora: NoraProcess) -> None:
     assert httpx.get(f"{nora.url}/v2/push/chunked/blobs/{sha256(data)}").content == data
 
 
+def test_upload_session_is_bound_to_its_repository(nora: NoraProcess) -> None:
+    data = os.urandom(2000)
+    location = start(nora.url, "bound/owner")
+    upload_id = location.rsplit("/", 1)[1]
+    elsewhere = f"{nora.url}/v2/bound/intruder/blobs/uploads/{upload_id}"
+    deeper = f"{nora.url}/v2/bound/owner/x/blobs/uploads/{upload_id}"
+    for url in (elsewhere, deeper):
+        for method, kwargs in (
+            ("GET", {}),
+            ("PATCH", {"content": data[:1000], "headers": {"Content-Range": "0-999"}}),
+            ("PUT", {"params": {"digest": sha256(data)}, "content": data}),
+            ("DELETE", {}),
+        ):
+            answer = httpx.request(method, url, **kwargs)  # type: ignore[arg-type]
+            assert (answer.status_code, code(answer)) == (404, "BLOB_UPLOAD_UNKNOWN"), method
+    # nothing the intruder sent reached the session, and nothing was linked anywhere
+    status = httpx.get(f"{nora.url}{location}")
+    assert (status.status_code, status.headers["range"]) == (204, "0-0")
+    assert httpx.head(f"{nora.url}/v2/bound/intruder/blobs/{sha256(data)}").status_code == 404
+    # the owner still finishes it; afterwards the id is unknown under every name
+    patched = httpx.patch(f"{nora.url}{location}", content=data[:1000])
+    assert patched.status_code == 202
+    done = httpx.put(f"{nora.url}{location}", params={"digest": sha256(data)}, content=data[1000:])
+    assert done.status_code == 201
+    assert httpx.get(f"{nora.url}/v2/bound/owner/blobs/{sha256(data)}").content == data
+    assert httpx.head(f"{nora.url}/v2/bound/intruder/blobs/{sha256(data)}").status_code == 404
+    for url in (f"{nora.url}{location}", elsewhere):
+        gone = httpx.get(url)
+        assert (gone.status_code, code(gone)) == (404, "BLOB_UPLOAD_UNKNOWN")
+
+
 def test_sha512_everywhere(nora: NoraProcess) -> None:
     data = os.urandom(2048)
     digest = "sha512:" + hashlib.sha512(data).hexdigest()

@@ -233,3 +233,18 @@ async def test_deletes_can_be_switched_off() -> None:
     with pytest.raises(Unsupported):
         await reg.oci.delete_blob("img", digest)
     assert (await reg.oci.get_manifest("img", "v1")).digest == digest
+
+
+async def test_upload_sessions_are_bound_to_their_repository(reg: Registry) -> None:
+    session = await reg.uploads.start()
+    await reg.oci.bind_upload(session.id, "team/app")
+    await reg.oci.check_upload(session.id, "team/app")
+    for other in ("team/other", "team/app/sub", "team"):
+        with pytest.raises(NotFound) as caught:
+            await reg.oci.check_upload(session.id, other)
+        assert caught.value.subject == "upload"
+    await reg.oci.release_upload(session.id)
+    await reg.oci.release_upload(session.id)  # idempotent
+    with pytest.raises(NotFound) as caught:
+        await reg.oci.check_upload(session.id, "team/app")
+    assert caught.value.subject == "upload"
