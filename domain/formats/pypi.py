@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -447,7 +447,12 @@ class PypiRegistry:
     # ------------------------------------------------------------------ upload
 
     async def upload(
-        self, body: AsyncIterable[bytes], content_type: str | None, *, publisher: str = ""
+        self,
+        body: AsyncIterable[bytes],
+        content_type: str | None,
+        *,
+        publisher: str = "",
+        check_name: Callable[[str], None] | None = None,
     ) -> PackageFile:
         """POST /pypi/ with ``:action=file_upload``: verify, store and publish one file.
 
@@ -457,6 +462,10 @@ class PypiRegistry:
         client sent, the file type. Wheels must be sound ZIP archives holding
         a METADATA that names the same project and version; it is extracted
         and kept for PEP 658. Any refusal leaves nothing stored.
+
+        ``check_name`` is called with the normalised project name as soon as
+        the form names it (before the file's bytes when the client sends the
+        fields first, as twine and uv do); it raises to refuse the upload.
         """
         reader = MultipartReader(body, boundary_of(content_type))
         fields: dict[str, list[str]] = {}
@@ -471,7 +480,7 @@ class PypiRegistry:
                         raise InvalidInput("more than one file in the upload", subject="file")
                     filename = part.filename
                     parse_filename(filename)
-                    self._early_checks(fields, filename)
+                    self._early_checks(fields, filename, check_name)
                     extra = _Extra(with_sha256="sha256_digest" not in fields)
                     upload_id = (await self._uploads.start()).id
                     await self._uploads.append(
@@ -483,6 +492,8 @@ class PypiRegistry:
                 if form_bytes > _FORM_LIMIT:
                     raise TooLarge("upload form fields are too large", subject="multipart")
                 fields.setdefault(part.name, []).append(value)
+            if check_name is not None:
+                check_name(normalise(parse_name(_first(fields, "name"))))
             return await self._finish_upload(fields, filename, upload_id, extra, publisher)
         except BaseException:
             if upload_id is not None:
@@ -490,9 +501,16 @@ class PypiRegistry:
                     await self._uploads.cancel(upload_id)
             raise
 
-    def _early_checks(self, fields: dict[str, list[str]], filename: str) -> None:
+    def _early_checks(
+        self,
+        fields: dict[str, list[str]],
+        filename: str,
+        check_name: Callable[[str], None] | None,
+    ) -> None:
         """Refuse before a byte is stored when the fields already in hand allow it."""
         name, version = _first(fields, "name"), _first(fields, "version")
+        if name and check_name is not None:
+            check_name(normalise(parse_name(name)))
         if name and version:
             check_filename(filename, name, version)
 

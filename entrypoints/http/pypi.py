@@ -19,10 +19,12 @@ from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from domain import errors as e
+from domain.auth.model import Role
 from domain.formats.pypi import Download, PypiRegistry, Rendered
 from domain.formats.pypi_simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
 from domain.ports import BlobStore
 from entrypoints.container import Services
+from entrypoints.http.access import principal_of, require
 
 __all__ = ["ERRORS", "PypiController", "pypi_error"]
 
@@ -284,8 +286,22 @@ class PypiController(Controller):
 
 
 async def _upload(request: Request[Any, Any, Any], registry: PypiRegistry) -> Response[Any]:
-    """POST /pypi/: the legacy upload API as twine and uv publish speak it."""
-    stored = await registry.upload(request.stream(), request.headers.get("content-type"))
+    """POST /pypi/: the legacy upload API as twine and uv publish speak it.
+
+    The guard saw no project name (it is inside the form), so the token's
+    scope is checked once the form names the project.
+    """
+
+    def check_name(name: str) -> None:
+        require(request, Role.WRITE, "pypi", name)
+
+    principal = principal_of(request)
+    stored = await registry.upload(
+        request.stream(),
+        request.headers.get("content-type"),
+        publisher="" if principal.anonymous else principal.name,
+        check_name=check_name,
+    )
     return Response(
         f"OK: stored {stored.filename} (sha256 {stored.sha256})\n".encode(),
         status_code=200,
