@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -24,7 +24,14 @@ from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound
 from domain.keys import blob_key, upload_key
 from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobStore, Clock, MetadataStore
 
-__all__ = ["DEFAULT_UPLOAD_TTL", "StoredBlob", "StoringStream", "UploadSession", "UploadSessions"]
+__all__ = [
+    "DEFAULT_UPLOAD_TTL",
+    "StagedBlob",
+    "StoredBlob",
+    "StoringStream",
+    "UploadSession",
+    "UploadSessions",
+]
 
 DEFAULT_UPLOAD_TTL: Final = timedelta(hours=24)
 _HASHER_CACHE_SIZE: Final = 4096
@@ -50,6 +57,15 @@ class StoredBlob(msgspec.Struct, frozen=True, kw_only=True):
     def sha256(self) -> Digest:
         """The content address."""
         return self.digests["sha256"]
+
+
+class StagedBlob(msgspec.Struct, frozen=True, kw_only=True):
+    """Bytes written and hashed but not visible: :meth:`UploadSessions.commit_staged` or
+    :meth:`UploadSessions.discard` them."""
+
+    upload_id: str
+    size: int
+    digests: dict[str, Digest]
 
 
 _session_codec = msgspec.json.Encoder()
@@ -203,6 +219,57 @@ class UploadSessions:
         else:
             await self._blobs.abort(upload_id)
         return StoredBlob(info=info, digests=digests)
+
+    async def stage(
+        self, chunks: AsyncIterable[bytes], *, algorithms: tuple[str, ...] = ()
+    ) -> StagedBlob:
+        """Write and hash a stream without making it visible yet.
+
+        For bodies whose expected digests are only known after the bytes went
+        by (an npm publish may list its attachment before its versions); the
+        bytes stay in the upload area until committed or discarded.
+        """
+        hasher = MultiHasher(tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms))))
+        upload_id = await self._blobs.begin_upload()
+        try:
+            size = await self._blobs.append(upload_id, 0, hashing(chunks, hasher))
+        except BaseException:
+            with contextlib.suppress(NotFound):
+                await self._blobs.abort(upload_id)
+            raise
+        return StagedBlob(upload_id=upload_id, size=size, digests=hasher.digests())
+
+    async def commit_staged(
+        self, staged: StagedBlob, expected: Sequence[Digest] = ()
+    ) -> StoredBlob:
+        """Verify ``staged`` against every ``expected`` digest, then make it visible.
+
+        A mismatch (or an algorithm that was not computed) discards the bytes
+        and raises ``DigestMismatch``.
+        """
+        for digest in expected:
+            actual = staged.digests.get(digest.algorithm)
+            if actual != digest:
+                await self.discard(staged)
+                raise DigestMismatch(
+                    f"content hashes to {actual}, not {digest}"
+                    if actual is not None
+                    else f"{digest.algorithm} was not computed",
+                    subject="digest",
+                )
+        key = blob_key(staged.digests["sha256"])
+        try:
+            info = await self._blobs.stat(key)
+        except NotFound:
+            info = await self._blobs.commit(staged.upload_id, key)
+        else:
+            await self.discard(staged)
+        return StoredBlob(info=info, digests=staged.digests)
+
+    async def discard(self, staged: StagedBlob) -> None:
+        """Drop staged bytes (nothing happens if they are gone already)."""
+        with contextlib.suppress(NotFound):
+            await self._blobs.abort(staged.upload_id)
 
     def tee(
         self,

@@ -15,7 +15,7 @@ repeat GET costs one metadata read and, with ``If-None-Match``, no body.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -25,10 +25,12 @@ from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, NotFound, Transient
 from domain.formats.npm_grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
 from domain.formats.npm_publish import (
+    Maintainer,
     NpmDocument,
+    check_tarball,
     integrity_digests,
-    parse_document,
-    prepare_publish,
+    plan_publish,
+    read_publish,
     tarball_filename,
 )
 from domain.packages import (
@@ -42,7 +44,7 @@ from domain.packages import (
 )
 from domain.ports import BlobReader, BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import CachedDocument, PullThrough
-from domain.uploads import UploadSessions
+from domain.uploads import StagedBlob, UploadSessions
 
 __all__ = [
     "ABBREVIATED",
@@ -269,79 +271,121 @@ class NpmRegistry:
     # --------------------------------------------------------------- writes
 
     async def put(
-        self, name: str, body: bytes, *, rev: str | None = None, publisher: str = ""
+        self,
+        name: str,
+        body: AsyncIterable[bytes],
+        *,
+        rev: str | None = None,
+        publisher: str = "",
     ) -> Snapshot | None:
         """PUT /npm/<name>[/-rev/<rev>]: publish (with attachments) or edit the document.
 
-        Returns None when an edit removed the last version (the package is gone).
+        The body is parsed as it streams; an attachment's bytes go straight to
+        the upload area and become visible only once the whole body has been
+        checked (and are discarded otherwise). Returns None when an edit
+        removed the last version (the package is gone).
         """
         npm_name = parse_name(name)
-        doc = parse_document(body)
-        if doc.attachments:
-            if rev is not None:
-                raise InvalidInput("a publish cannot carry a revision", subject="body")
-            return await self._publish(npm_name, doc, publisher)
-        return await self._edit(npm_name, doc, rev)
+        staged: list[StagedBlob] = []
 
-    async def _publish(self, name: NpmName, doc: NpmDocument, publisher: str) -> Snapshot:
-        prepared = prepare_publish(name, doc)
+        async def stage(attachment: str, data: AsyncIterator[bytes]) -> StagedBlob:
+            if staged:
+                raise InvalidInput(
+                    "a publish must carry exactly one version and one tarball", subject="body"
+                )
+            blob = await self.index.stage(data)
+            staged.append(blob)
+            return blob
+
+        committed = False
+        try:
+            doc, tarballs = await read_publish(body, stage)
+            if doc.attachments or tarballs:
+                if rev is not None:
+                    raise InvalidInput("a publish cannot carry a revision", subject="body")
+                snap = await self._publish(npm_name, doc, tarballs, publisher)
+                committed = True
+                return snap
+            return await self._edit(npm_name, doc, rev)
+        finally:
+            if not committed:
+                for blob in staged:
+                    await self.index.discard(blob)
+
+    async def _publish(
+        self,
+        name: NpmName,
+        doc: NpmDocument,
+        tarballs: Mapping[str, StagedBlob],
+        publisher: str,
+    ) -> Snapshot:
+        plan = plan_publish(name, doc)
+        staged = tarballs.get(plan.attachment)
+        if staged is None or len(tarballs) != 1:
+            raise InvalidInput("the attachment carries no data", subject="body")
+        check_tarball(plan, staged.size, staged.digests)
         try:
             current = await self.index.get(name.full)
         except NotFound:
             current = None
-        if current is not None and prepared.version in current.package.versions:
+        if current is not None and plan.version in current.package.versions:
             raise Conflict(
-                f"cannot publish over the previously published versions: {prepared.version}",
+                f"cannot publish over the previously published versions: {plan.version}",
                 subject="version",
             )
-        for tag, target in prepared.tags.items():
+        for tag, target in plan.tags.items():
             known = current is not None and target in current.package.versions
-            if target != prepared.version and not known:
+            if target != plan.version and not known:
                 raise InvalidInput(f"dist-tag {tag!r} names an unknown version", subject="tag")
-        stored = await self.index.store(_one(prepared.tarball), prepared.sha512)
-        meta = NpmPackageMeta(readme=prepared.readme, readme_filename=prepared.readme_filename)
+        stored = await self.index.commit_staged(staged, plan.declared)
+        meta = NpmPackageMeta(readme=plan.readme, readme_filename=plan.readme_filename)
         return await self.index.publish(
             name.full,
-            prepared.version,
-            [
-                NewFile(
-                    filename=prepared.filename, blob=stored, content_type="application/octet-stream"
-                )
-            ],
-            metadata=prepared.manifest,
-            tags=prepared.tags,
+            plan.version,
+            [NewFile(filename=plan.filename, blob=stored, content_type="application/octet-stream")],
+            metadata=plan.manifest,
+            tags=plan.tags,
             publisher=publisher,
-            description=prepared.description,
-            keywords=prepared.keywords,
+            description=plan.description,
+            keywords=plan.keywords,
             package_metadata=_json.encode(meta),
         )
 
     async def _edit(self, name: NpmName, doc: NpmDocument, rev: str | None) -> Snapshot | None:
-        """Deprecations, and with a revision the removal of versions left out (unpublish)."""
-        for version in doc.versions:
+        """Deprecations, owners, and with a revision the removal of versions left out.
+
+        A body without ``versions`` (``npm owner add|rm``) leaves the versions
+        alone; one with them removes, under a revision, those it left out
+        (``npm unpublish <pkg>@<version>``).
+        """
+        versions = doc.versions
+        for version in versions or {}:
             parse_version(version)
         deprecations: dict[str, str] = {}
-        for version, manifest in doc.versions.items():
+        for version, manifest in (versions or {}).items():
             message = manifest.get("deprecated", "")
             if not isinstance(message, str):
                 raise InvalidInput("deprecated must be a string", subject="body")
             deprecations[version] = message
         tags = {parse_tag(tag): target for tag, target in doc.dist_tags.items()}
+        owners = _owners(doc.maintainers) if doc.maintainers is not None else None
         revision = _parse_rev(rev) if rev is not None else None
         now = self._clock.now()
 
         def change(current: Package | None) -> Package | None:
             if current is None:
                 raise NotFound(f"package {name.full!r} not found", subject="package")
-            for version in doc.versions:
+            for version in versions or {}:
                 if version not in current.versions:
                     raise InvalidInput(
                         f"version {version!r} has no tarball; publish it instead", subject="body"
                     )
             for version, message in deprecations.items():
                 current.versions[version].deprecated = message
-            if revision is not None:
-                for version in [v for v in current.versions if v not in doc.versions]:
+            if owners is not None:
+                current.owners = owners
+            if revision is not None and versions is not None:
+                for version in [v for v in current.versions if v not in versions]:
                     del current.versions[version]
                 if not current.versions:
                     return None
@@ -519,11 +563,20 @@ class NpmRegistry:
 _STRENGTH: Final = {"sha1": 1, "sha256": 2, "sha512": 3}
 
 
-def _one(data: bytes) -> AsyncIterator[bytes]:
-    async def gen() -> AsyncIterator[bytes]:
-        yield data
+_MAX_OWNERS: Final = 100
 
-    return gen()
+
+def _owners(maintainers: list[Maintainer]) -> list[str]:
+    """The owner names of a ``maintainers`` list (npm refuses to remove the last one too)."""
+    names = list(dict.fromkeys(m.name for m in maintainers))
+    if not names:
+        raise InvalidInput("a package needs at least one owner", subject="owner")
+    if len(names) > _MAX_OWNERS:
+        raise InvalidInput(f"a package has at most {_MAX_OWNERS} owners", subject="owner")
+    for owner in names:
+        if not owner or len(owner) > 214 or not owner.isprintable():
+            raise InvalidInput(f"invalid owner name {owner[:100]!r}", subject="owner")
+    return names
 
 
 def _parse_rev(rev: str) -> int:
@@ -615,7 +668,7 @@ def _full(snap: Snapshot, base: str, rev: str) -> dict[str, Any]:
         "dist-tags": package.dist_tags,
         "versions": versions,
         "time": time,
-        "maintainers": [{"name": owner} for owner in package.owners],
+        "maintainers": [{"name": owner, "email": ""} for owner in package.owners],
     }
     if package.description:
         document["description"] = package.description

@@ -38,7 +38,7 @@ from domain.packages.model import (
     SearchPage,
 )
 from domain.ports import MUST_NOT_EXIST, BlobReader, BlobStore, Clock, MetadataStore
-from domain.uploads import StoredBlob, UploadSessions
+from domain.uploads import StagedBlob, StoredBlob, UploadSessions
 
 __all__ = ["MAX_ATTEMPTS", "Change", "PackageIndex", "Snapshot", "package_prefix"]
 
@@ -227,6 +227,18 @@ class PackageIndex:
     ) -> StoredBlob:
         """Store file bytes (verified against ``expected``) with the format's digests."""
         return await self._uploads.store(chunks, expected, algorithms=self._algorithms)
+
+    async def stage(self, chunks: AsyncIterable[bytes]) -> StagedBlob:
+        """Write and hash file bytes (with the format's digests) without publishing them."""
+        return await self._uploads.stage(chunks, algorithms=self._algorithms)
+
+    async def commit_staged(self, staged: StagedBlob, expected: Sequence[Digest]) -> StoredBlob:
+        """Verify staged bytes against every ``expected`` digest and make them a blob."""
+        return await self._uploads.commit_staged(staged, expected)
+
+    async def discard(self, staged: StagedBlob) -> None:
+        """Drop staged bytes that will not be published."""
+        await self._uploads.discard(staged)
 
     async def update(self, name: str, change: Change, *, revision: int | None = None) -> Snapshot:
         """Apply ``change`` to a fresh copy of the package in a compare-and-swap loop.

@@ -18,11 +18,12 @@ from domain import errors as e
 from domain.formats.npm import ABBREVIATED, NpmRegistry, Tarball
 from entrypoints.container import Services
 from entrypoints.http import npm_auth
+from entrypoints.http.access import principal_of
 
 __all__ = ["ERRORS", "NpmController", "npm_error"]
 
 _JSON: Final = "application/json"
-_DOCUMENT_LIMIT: Final = 512 * 1024 * 1024
+_PUBLISH_LIMIT: Final = 512 * 1024 * 1024
 _SMALL_LIMIT: Final = 16 * 1024 * 1024
 _WRITE_COMMANDS: Final = frozenset({"publish", "unpublish", "deprecate", "undeprecate"})
 """npm commands whose document reads must see hosted packages only (``npm-command`` header)."""
@@ -65,9 +66,9 @@ class NpmController(Controller):
     path = "/npm"
     tags = ["npm"]
     exception_handlers = {e.NoraError: _handle}
-    request_max_body_size = _DOCUMENT_LIMIT
-    """npm publishes carry the tarball base64-encoded in the JSON body; _body() enforces
-    each route's own limit with npm's error shape."""
+    request_max_body_size = _PUBLISH_LIMIT
+    """npm publishes carry the tarball base64-encoded in the JSON body; _body() and
+    _limited() enforce each route's own limit with npm's error shape."""
 
     @get("/{path:path}", media_type=_JSON, include_in_schema=False)
     async def read(
@@ -128,8 +129,8 @@ class NpmController(Controller):
             rev = rest[1]
         elif rest:
             raise e.NotFound("no such npm endpoint", subject="route")
-        body = await _body(request, _DOCUMENT_LIMIT)
-        snap = await npm.put(name, body, rev=rev)
+        publisher = principal_of(request).name
+        snap = await npm.put(name, _limited(request, _PUBLISH_LIMIT), rev=rev, publisher=publisher)
         if snap is None:
             return Response({"ok": "package removed"}, status_code=200)
         return Response(
@@ -257,14 +258,28 @@ async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
     return bytes(data)
 
 
+async def _limited(request: Request[Any, Any, Any], limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives, ``TooLarge`` past ``limit`` bytes."""
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise e.TooLarge(f"request body exceeds {limit // (1024 * 1024)} MiB", subject="body")
+        yield chunk
+
+
 def _raw(body: bytes) -> Response[bytes]:
     return Response(body, media_type=_JSON)
 
 
 def _send(tarball: Tarball) -> Response[Any]:
-    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    # The route's JSON media type would win over Stream's own; the header does not.
+    headers = {
+        "cache-control": "public, max-age=31536000, immutable",
+        "content-type": "application/octet-stream",
+    }
     if tarball.size is not None:
-        headers["Content-Length"] = str(tarball.size)
+        headers["content-length"] = str(tarball.size)
     return Stream(_chunks(tarball), media_type="application/octet-stream", headers=headers)
 
 

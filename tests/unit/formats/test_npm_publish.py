@@ -30,10 +30,10 @@ def _prepare(body: dict[str, Any], name: str | None = None) -> Any:
 def test_valid_publish(name: str) -> None:
     prepared = _prepare(publish_body(name, "1.0.0", b"bytes", keywords=["k"]))
     assert prepared.tarball == b"bytes"
-    assert prepared.filename == f"{name.split('/')[-1]}-1.0.0.tgz"
-    assert prepared.tags == {"latest": "1.0.0"}
-    assert prepared.keywords == ["k"]
-    manifest = msgspec.json.decode(prepared.manifest)
+    assert prepared.plan.filename == f"{name.split('/')[-1]}-1.0.0.tgz"
+    assert prepared.plan.tags == {"latest": "1.0.0"}
+    assert prepared.plan.keywords == ["k"]
+    manifest = msgspec.json.decode(prepared.plan.manifest)
     assert "integrity" not in manifest["dist"]
     assert manifest["version"] == "1.0.0"
 

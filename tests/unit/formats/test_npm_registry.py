@@ -1,0 +1,143 @@
+"""NpmRegistry over memory adapters: streamed publishes, nothing left by a refused one, owners."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from adapters.blobstore.memory import MemoryBlobStore
+from adapters.clock import FixedClock
+from adapters.metadata.memory import MemoryMetadataStore
+from domain.errors import Conflict, DigestMismatch, InvalidInput, NoraError, NotFound
+from domain.formats.npm import NpmRegistry
+from domain.uploads import UploadSessions
+from tests.unit.formats.npm_bodies import publish_body
+
+pytestmark = pytest.mark.anyio
+
+BASE = "http://127.0.0.1:4000"
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.meta = MemoryMetadataStore()
+        self.blobs = MemoryBlobStore()
+        clock = FixedClock()
+        uploads = UploadSessions(self.blobs, self.meta, clock)
+        self.npm = NpmRegistry(meta=self.meta, blobs=self.blobs, uploads=uploads, clock=clock)
+
+    async def put(
+        self, name: str, body: Any, *, rev: str | None = None, chunk: int = 7, publisher: str = ""
+    ) -> Any:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(raw), chunk):
+                yield raw[start : start + chunk]
+
+        return await self.npm.put(name, chunks(), rev=rev, publisher=publisher)
+
+    async def packument(self, name: str) -> dict[str, Any]:
+        rendered = await self.npm.packument(name, BASE)
+        return msgspec.json.decode(rendered.body)  # type: ignore[no-any-return]
+
+    def stored(self) -> tuple[int, int]:
+        """(committed blobs, uploads in progress)."""
+        return len(self.blobs.backend.blobs), len(self.blobs.backend.uploads)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return Registry()
+
+
+def _attachments_first(body: dict[str, Any]) -> dict[str, Any]:
+    return {"_attachments": body.pop("_attachments"), **body}
+
+
+@pytest.mark.parametrize("order", ["npm", "attachments-first"])
+async def test_streamed_publish_stores_the_tarball(registry: Registry, order: str) -> None:
+    body = publish_body("demo", "1.0.0", b"tarball bytes" * 1000)
+    if order != "npm":
+        body = _attachments_first(body)
+    snap = await registry.put("demo", body, chunk=3 if order == "npm" else 4096, publisher="alice")
+    assert snap is not None
+    assert snap.package.owners == ["alice"]
+    tarball = await registry.npm.tarball("demo", "demo-1.0.0.tgz")
+    assert tarball.reader is not None
+    data = b"".join([chunk async for chunk in tarball.reader])
+    assert data == b"tarball bytes" * 1000
+    assert registry.stored() == (1, 0)
+    document = await registry.packument("demo")
+    assert document["maintainers"] == [{"name": "alice", "email": ""}]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "error"),
+    [
+        (lambda b: b["versions"]["1.0.0"]["dist"].update(shasum="0" * 40), DigestMismatch),
+        (
+            lambda b: b["versions"]["1.0.0"]["dist"].update(integrity="sha512-" + "A" * 86 + "=="),
+            DigestMismatch,
+        ),
+        (lambda b: b["_attachments"]["demo-1.0.0.tgz"].update(length=3), InvalidInput),
+        (lambda b: b["_attachments"]["demo-1.0.0.tgz"].update(data="QUJD!"), InvalidInput),
+        (lambda b: b.update(name="other"), InvalidInput),
+        (lambda b: b["_attachments"].update({"demo-2.0.0.tgz": {"data": "QUJD"}}), InvalidInput),
+        (lambda b: b.update(readme=["not", "a", "string"]), InvalidInput),
+    ],
+)
+@pytest.mark.parametrize("order", ["npm", "attachments-first"])
+async def test_refused_publish_leaves_no_blob_no_upload_no_document(
+    registry: Registry, mutate: Any, error: type[Exception], order: str
+) -> None:
+    body = publish_body("demo", "1.0.0", b"some tarball")
+    mutate(body)
+    if order != "npm":
+        body = _attachments_first(body)
+    with pytest.raises(error):
+        await registry.put("demo", body)
+    assert registry.stored() == (0, 0)
+    with pytest.raises(NotFound):
+        await registry.npm.packument("demo", BASE)
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.95, 0.999])
+async def test_truncated_publish_leaves_nothing(registry: Registry, cut: float) -> None:
+    raw = json.dumps(publish_body("demo", "1.0.0", b"x" * 5000)).encode()
+    with pytest.raises(NoraError):
+        await registry.put("demo", raw[: int(len(raw) * cut)])
+    assert registry.stored() == (0, 0)
+
+
+async def test_republish_leaves_no_second_upload(registry: Registry) -> None:
+    await registry.put("demo", publish_body("demo", "1.0.0", b"first"))
+    with pytest.raises(Conflict):
+        await registry.put("demo", publish_body("demo", "1.0.0", b"second"))
+    assert registry.stored() == (1, 0)
+
+
+async def test_owner_add_and_rm_through_the_maintainers_put(registry: Registry) -> None:
+    await registry.put("demo", publish_body("demo", "1.0.0"), publisher="alice")
+    await registry.put("demo", publish_body("demo", "1.1.0", b"other"), publisher="bob")
+    document = await registry.packument("demo")
+    rev = document["_rev"]
+    maintainers = [*document["maintainers"], {"name": "carol"}]
+    await registry.put("demo", {"_id": "demo", "_rev": rev, "maintainers": maintainers}, rev=rev)
+    document = await registry.packument("demo")
+    assert [m["name"] for m in document["maintainers"]] == ["alice", "carol"]
+    assert sorted(document["versions"]) == ["1.0.0", "1.1.0"]  # an owner edit keeps versions
+    stale = {"_id": "demo", "_rev": rev, "maintainers": [{"name": "mallory"}]}
+    with pytest.raises(Conflict):  # the old revision is stale now
+        await registry.put("demo", stale, rev=rev)
+    rev = document["_rev"]
+    with pytest.raises(InvalidInput):  # npm refuses to remove the last owner; so does NORA
+        await registry.put("demo", {"_id": "demo", "_rev": rev, "maintainers": []}, rev=rev)
+    await registry.put(
+        "demo", {"_id": "demo", "_rev": rev, "maintainers": [{"name": "carol"}]}, rev=rev
+    )
+    assert (await registry.packument("demo"))["maintainers"] == [{"name": "carol", "email": ""}]
