@@ -1,6 +1,6 @@
 """The npm client's whole publishing workflow against the real server.
 
-publish (plain, scoped, --tag), view, dist-tag add/rm/ls, deprecate, unpublish
+publish (plain, scoped, --tag), view, dist-tag add/rm/ls, deprecate, owner ls/add/rm, unpublish
 of a version and of a package, search, audit, ping and whoami.
 """
 
@@ -146,3 +146,17 @@ def test_large_tarball_publish_and_download(npm: NpmClient, tmp_path: Path) -> N
     assert tarball.status_code == 200
     assert len(tarball.content) > 14 * 1024 * 1024
     assert hashlib.sha1(tarball.content).hexdigest() == view["shasum"]
+
+
+def test_owner_ls_add_rm(npm: NpmClient, tmp_path: Path) -> None:
+    npm.run("publish", cwd=make_package(tmp_path, "wf-owned", "1.0.0"))
+    assert npm.run("owner", "ls", "wf-owned").stdout.split("\n")[0] == "anonymous <>"
+    assert "+ carol (wf-owned)" in npm.run("owner", "add", "carol", "wf-owned").stdout
+    owners = [line.split(" ")[0] for line in npm.run("owner", "ls", "wf-owned").stdout.split("\n")]
+    assert [owner for owner in owners if owner] == ["anonymous", "carol"]
+    assert "- anonymous (wf-owned)" in npm.run("owner", "rm", "anonymous", "wf-owned").stdout
+    assert npm.run("owner", "ls", "wf-owned").stdout.strip() == "carol <>"
+    assert npm.json("view", "wf-owned", "versions") == ["1.0.0"]  # the owner PUT kept versions
+    last = npm.run("owner", "rm", "carol", "wf-owned", check=False)
+    assert last.returncode != 0
+    assert npm.run("owner", "ls", "wf-owned").stdout.strip() == "carol <>"
