@@ -39,6 +39,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,7 +95,8 @@ class Server:
         except psutil.Error:
             return 0
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """SIGTERM (SIGKILL after 30 s); returns the exit status."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -103,22 +105,37 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
+        return self.process.returncode
 
 
-def start_nora(work: Path) -> tuple[Server, Path]:
+def start_nora(
+    work: Path,
+    label: str,
+    *,
+    server: str = "uvicorn",
+    workers: int = 1,
+    checkout: Path | None = None,
+) -> tuple[Server, Path]:
+    """NORA on ``server`` with ``workers``; from ``checkout`` (another tree) when given."""
     port = free_port()
-    data = work / "nora-data"
+    data = work / f"{label}-data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NORA_")}
     env |= {
         "NORA_PORT": str(port),
         "NORA_STORAGE_PATH": str(data),
         "NORA_ACCESS_LOG": "false",
         "NORA_LOG_LEVEL": "warning",
+        "NORA_SERVER": server,
+        "NORA_WORKERS": str(workers),
     }
-    nora = shutil.which("nora", path=str(Path(sys.executable).parent))
-    args = [nora] if nora else [sys.executable, "-m", "entrypoints.cli"]
-    server = Server([*args, "serve"], env, f"http://127.0.0.1:{port}", work / "nora.log")
-    return server, data
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
+        args = [sys.executable, "-m", "entrypoints.cli"]
+    else:
+        nora = shutil.which("nora", path=str(Path(sys.executable).parent))
+        args = [nora] if nora else [sys.executable, "-m", "entrypoints.cli"]
+    process = Server([*args, "serve"], env, f"http://127.0.0.1:{port}", work / f"{label}.log")
+    return process, data
 
 
 def start_distribution(work: Path) -> Server | None:
@@ -331,56 +348,112 @@ def big_blob_rss(server: Server, size: int, chunk: int) -> dict[str, float]:
     return results
 
 
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--layer-mib", type=int, default=256)
-    parser.add_argument("--big-gib", type=float, default=5.0, help="0 skips the RSS runs")
+    parser.add_argument("--rounds", type=int, default=3, help="repeats; figures are medians")
+    parser.add_argument("--servers", default="uvicorn,granian", help="comma-separated")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another source tree (e.g. a `git archive` of an older commit) run side by side",
+    )
+    parser.add_argument("--big-gib", type=float, default=0.0, help="5 for the RSS runs; 0 skips")
     parser.add_argument("--chunk-mib", type=int, default=64)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="nora-bench-oci-"))
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "nora": {}, "distribution": {}}
-    nora, nora_data = start_nora(work)
-    dist = start_distribution(work)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "targets": {},
+    }
+    targets: dict[str, Server] = {}
+    data_dirs: dict[str, Path] = {}
+    exits: dict[str, int] = {}
     try:
-        layer = os.urandom(args.layer_mib * MIB)
-        servers = {"nora": nora, **({"distribution": dist} if dist else {})}
-        for label, server in servers.items():
-            digest, layer_digest = push_image(server.url, "bench/app", layer)
-            manifest_url = f"{server.url}/v2/bench/app/manifests/latest"
-            blob_url = f"{server.url}/v2/bench/app/blobs/{layer_digest}"
-            wrk_rps(manifest_url, 2, args.connections)  # warm up
-            rps = wrk_rps(manifest_url, args.seconds, args.connections)
-            results[label]["manifest_get_rps"] = rps
-            results[label]["manifest_get_by_digest_rps"] = wrk_rps(
-                f"{server.url}/v2/bench/app/manifests/{digest}", args.seconds, args.connections
-            )
-            results[label]["blob_get_mbps"] = download_mbps(blob_url, len(layer), 5)
-            results[label]["idle_rss_mb"] = server.rss() / MIB
-        layer_digest = "sha256:" + hashlib.sha256(layer).hexdigest()
-        on_disk = nora_data / "objects" / "blobs" / "sha256" / layer_digest[7:9] / layer_digest[7:]
-        results["disk_read_mbps"] = disk_mbps(on_disk, len(layer), 5)
+        trees: list[tuple[str, Path | None]] = [("nora", None)]
+        if args.baseline is not None:
+            trees.append(("base", args.baseline.resolve()))
+        for prefix, checkout in trees:
+            for server in args.servers.split(","):
+                for workers in (int(w) for w in args.workers.split(",")):
+                    label = f"{prefix}-{server}-w{workers}"
+                    targets[label], data_dirs[label] = start_nora(
+                        work, label, server=server, workers=workers, checkout=checkout
+                    )
+        dist = start_distribution(work)
         if dist is not None:
-            dist.stop()
-            dist = None
+            targets["distribution"] = dist
+        layer = os.urandom(args.layer_mib * MIB)
+        urls: dict[str, tuple[str, str, str]] = {}
+        for label, server in targets.items():
+            digest, layer_digest = push_image(server.url, "bench/app", layer)
+            base = f"{server.url}/v2/bench/app"
+            urls[label] = (
+                f"{base}/manifests/latest",
+                f"{base}/manifests/{digest}",
+                f"{base}/blobs/{layer_digest}",
+            )
+            wrk_rps(urls[label][0], 1, args.connections)  # warm up
+        samples: dict[str, dict[str, list[float]]] = {
+            label: {"manifest_get_rps": [], "manifest_get_by_digest_rps": [], "blob_get_mbps": []}
+            for label in targets
+        }
+        disk: list[float] = []
+        layer_digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+        first = next(iter(data_dirs.values()))
+        on_disk = first / "objects" / "blobs" / "sha256" / layer_digest[7:9] / layer_digest[7:]
+        for round_no in range(args.rounds):
+            # every target once per round, so a burst of load elsewhere hits them alike
+            for label in targets:
+                tag_url, digest_url, blob_url = urls[label]
+                row = samples[label]
+                row["manifest_get_rps"].append(wrk_rps(tag_url, args.seconds, args.connections))
+                row["manifest_get_by_digest_rps"].append(
+                    wrk_rps(digest_url, args.seconds, args.connections)
+                )
+                row["blob_get_mbps"].append(download_mbps(blob_url, len(layer), 1))
+                print(f"round {round_no + 1} {label}: {[v[-1] for v in row.values()]}", flush=True)
+            disk.append(disk_mbps(on_disk, len(layer), 1))
+        for label, row in samples.items():
+            results["targets"][label] = {
+                **{key: round(median(values), 1) for key, values in row.items()},
+                "samples": row,
+                "idle_rss_mb": round(targets[label].rss() / MIB, 1),
+            }
+        results["disk_read_mbps"] = round(median(disk), 1)
+        results["disk_samples"] = disk
         if args.big_gib > 0:
-            results["nora"]["big_blob"] = {
+            label = next(iter(data_dirs))
+            results["targets"][label]["big_blob"] = {
                 "size_gib": args.big_gib,
                 "chunk_mib": args.chunk_mib,
-                **big_blob_rss(nora, int(args.big_gib * 1024 * MIB), args.chunk_mib * MIB),
+                **big_blob_rss(
+                    targets[label], int(args.big_gib * 1024 * MIB), args.chunk_mib * MIB
+                ),
             }
+        results["machine"]["load_after"] = os.getloadavg()
     finally:
-        nora.stop()
-        if dist is not None:
-            dist.stop()
+        for label, server in targets.items():
+            exits[label] = server.stop()
         shutil.rmtree(work, ignore_errors=True)
+    results["exit_status_on_sigterm"] = exits
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"oci-{time.strftime('%Y%m%d-%H%M%S')}.json"
     target.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    print(json.dumps({k: v for k, v in results.items() if k != "targets"}, indent=2))
+    for label, row in results["targets"].items():
+        figures = {k: v for k, v in row.items() if k != "samples"}
+        print(f"{label:24} {figures}")
     print(f"written to {target.relative_to(ROOT)}")
     return 0
 

@@ -90,6 +90,14 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+def _file_size(path: str) -> int:
+    """Bytes a pathsend message hands to the server (the whole file)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 class ObservabilityMiddleware:
     """Counts, times and logs every HTTP request."""
 
@@ -116,6 +124,8 @@ class ObservabilityMiddleware:
                 state["status"] = message["status"]
             elif kind == "http.response.body":
                 state["out"] += len(message.get("body", b""))
+            elif kind == "http.response.pathsend":
+                state["out"] += _file_size(message.get("path", ""))
             await send(message)
 
         try:
