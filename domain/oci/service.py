@@ -19,6 +19,7 @@ from domain.digests import Digest, MultiHasher
 from domain.errors import Conflict, InvalidInput, NotFound, Unsupported
 from domain.keys import blob_key
 from domain.oci import keys
+from domain.oci.cache import DEFAULT_MANIFEST_CACHE_BYTES, ManifestCache
 from domain.oci.grammar import Reference
 from domain.oci.manifests import Descriptor, ParsedManifest, parse_manifest
 from domain.oci.media import OCI_INDEX
@@ -99,14 +100,21 @@ class ManifestService:
         blobs: content bytes (shared by every format).
         meta: tags, links and indexes.
         delete_enabled: when false every delete raises ``Unsupported``.
+        manifest_cache_bytes: budget of the in-process LRU of manifest bytes.
     """
 
     def __init__(
-        self, blobs: BlobStore, meta: MetadataStore, *, delete_enabled: bool = True
+        self,
+        blobs: BlobStore,
+        meta: MetadataStore,
+        *,
+        delete_enabled: bool = True,
+        manifest_cache_bytes: int = DEFAULT_MANIFEST_CACHE_BYTES,
     ) -> None:
         self._blobs = blobs
         self._meta = meta
         self.delete_enabled = delete_enabled
+        self.manifest_cache = ManifestCache(manifest_cache_bytes)
 
     # --- repositories -------------------------------------------------------
 
@@ -183,6 +191,7 @@ class ManifestService:
             await self._blobs.stat(content)
         except NotFound:
             await self._blobs.put(content, _once(body))
+        self.manifest_cache.put(str(manifest.digest), body)
         doc = ManifestDoc(
             media_type=manifest.media_type,
             size=manifest.size,
@@ -228,10 +237,17 @@ class ManifestService:
         return NotFound(f"manifest {reference[:80]} is not in {name}", subject="manifest")
 
     async def get_manifest(self, name: str, reference: Reference) -> StoredManifest:
-        """The manifest's bytes and what to say about them."""
+        """The manifest's bytes and what to say about them.
+
+        The reference resolves through the metadata every time; only the bytes
+        (immutable under their sha256) may come from :attr:`manifest_cache`.
+        """
         digest, doc = await self.resolve(name, reference)
-        reader = await self._open_content(Digest.parse(doc.sha256), "manifest")
-        body = b"".join([chunk async for chunk in reader])
+        body = self.manifest_cache.get(doc.sha256)
+        if body is None:
+            reader = await self._open_content(Digest.parse(doc.sha256), "manifest")
+            body = b"".join([chunk async for chunk in reader])
+            self.manifest_cache.put(doc.sha256, body)
         return StoredManifest(digest=digest, media_type=doc.media_type, size=len(body), body=body)
 
     async def stat_manifest(self, name: str, reference: Reference) -> StoredManifest:
