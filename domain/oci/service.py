@@ -20,8 +20,8 @@ from domain.errors import Conflict, InvalidInput, NotFound, Unsupported
 from domain.keys import blob_key
 from domain.oci import keys
 from domain.oci.cache import DEFAULT_MANIFEST_CACHE_BYTES, ManifestCache
-from domain.oci.grammar import Reference
-from domain.oci.manifests import Descriptor, ParsedManifest, parse_manifest
+from domain.oci.grammar import Reference, parse_digest
+from domain.oci.manifests import MAX_MANIFEST_SIZE, Descriptor, ParsedManifest, parse_manifest
 from domain.oci.media import OCI_INDEX
 from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobReader, BlobStore, MetadataStore
 from domain.uploads import StoredBlob
@@ -31,6 +31,7 @@ __all__ = [
     "ManifestDoc",
     "ManifestService",
     "Page",
+    "ReferrersPage",
     "StoredManifest",
     "TagDoc",
     "UploadOwner",
@@ -39,6 +40,10 @@ __all__ = [
 _SCAN_PAGE: Final = 500
 MAX_PAGE: Final = 10_000
 """Largest page of tags or repositories answered at once."""
+MAX_REFERRERS_PAGE: Final = 1000
+"""Largest number of referrers in one answer."""
+REFERRERS_PAGE_BYTES: Final = MAX_MANIFEST_SIZE - 64 * 1024
+"""A referrers answer is an index: it must stay under the manifest size clients accept."""
 
 
 class TagDoc(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +81,13 @@ class StoredManifest(msgspec.Struct, frozen=True, kw_only=True):
     media_type: str
     size: int
     body: bytes = b""
+
+
+class ReferrersPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of referrers; ``next_last`` is the ``last`` of the next page, if any."""
+
+    items: list[Descriptor]
+    next_last: str | None = None
 
 
 class Page(msgspec.Struct, frozen=True, kw_only=True):
@@ -285,20 +297,44 @@ class ManifestService:
     async def referrers(
         self, name: str, subject: Digest, artifact_type: str | None = None
     ) -> list[Descriptor]:
-        """Manifests in ``name`` whose subject is ``subject``, optionally filtered."""
+        """The first page of :meth:`referrers_page`."""
+        return (await self.referrers_page(name, subject, artifact_type)).items
+
+    async def referrers_page(
+        self,
+        name: str,
+        subject: Digest,
+        artifact_type: str | None = None,
+        n: int | None = None,
+        last: str | None = None,
+    ) -> ReferrersPage:
+        """Manifests in ``name`` whose subject is ``subject``, optionally filtered.
+
+        Sorted by digest, strictly after the digest ``last``, at most ``n``
+        (default and ceiling :data:`MAX_REFERRERS_PAGE`) and never more than
+        fits in one index a client will read (:data:`REFERRERS_PAGE_BYTES`);
+        ``next_last`` is set when more follow.
+        """
+        limit = MAX_REFERRERS_PAGE if n is None else min(n, MAX_REFERRERS_PAGE)
+        if limit < 1:
+            raise InvalidInput("n must be a positive integer", subject="pagination")
         prefix = keys.referrers_prefix(name, subject)
+        after = prefix + str(parse_digest(last)) if last else None
         found: list[Descriptor] = []
-        after: str | None = None
-        while len(found) < MAX_PAGE:
+        size = 0
+        while True:
             page = await self._meta.scan(prefix, after=after, limit=_SCAN_PAGE)
             for item in page.items:
                 descriptor = _descriptor_dec.decode(item.value)
-                if artifact_type is None or descriptor.artifactType == artifact_type:
-                    found.append(descriptor)
+                if artifact_type is not None and descriptor.artifactType != artifact_type:
+                    continue
+                size += len(item.value) + 1
+                if found and (len(found) == limit or size > REFERRERS_PAGE_BYTES):
+                    return ReferrersPage(items=found, next_last=found[-1].digest)
+                found.append(descriptor)
             if page.next_after is None:
-                break
+                return ReferrersPage(items=found)
             after = page.next_after
-        return found
 
     @staticmethod
     def referrers_index(descriptors: list[Descriptor]) -> bytes:

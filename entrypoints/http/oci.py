@@ -15,7 +15,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 import anyio.to_thread
 import msgspec
@@ -316,13 +316,24 @@ async def _delete_manifest(call: _Call) -> Response[Any]:
 
 
 async def _referrers(call: _Call) -> Response[Any]:
-    """GET /v2/<name>/referrers/<digest>?artifactType=: an OCI index of referrers."""
+    """GET /v2/<name>/referrers/<digest>?artifactType=&n=&last=: an OCI index of referrers.
+
+    A long list comes in pages sorted by digest, each with a ``Link: <...>;
+    rel="next"`` as the spec requires when one index cannot hold them all.
+    """
     name = call.name
     subject = parse_digest(call.match["digest"])
     artifact_type = call.query("artifactType") or None
-    found = await call.oci.referrers(name, subject, artifact_type)
+    n = _page_size(call)
+    page = await call.oci.referrers_page(name, subject, artifact_type, n, call.query("last"))
     headers = {"oci-filters-applied": "artifactType"} if artifact_type else {}
-    return _respond(200, headers, ManifestService.referrers_index(found), OCI_INDEX)
+    if page.next_last is not None:
+        query = {"n": str(n)} if n is not None else {}
+        query["last"] = page.next_last
+        if artifact_type:
+            query["artifactType"] = artifact_type
+        headers["link"] = f'</v2/{name}/referrers/{subject}?{urlencode(query)}>; rel="next"'
+    return _respond(200, headers, ManifestService.referrers_index(page.items), OCI_INDEX)
 
 
 # --- blobs -----------------------------------------------------------------------------

@@ -400,6 +400,30 @@ def test_referrers(nora: NoraProcess) -> None:
     )
     assert filtered.headers["oci-filters-applied"] == "artifactType"
     assert [e["digest"] for e in filtered.json()["manifests"]] == [pushed["application/x.b"]]
+    # one per page: follow the Link header to the end
+    url: str | None = f"/v2/{name}/referrers/{subject_digest}?n=1"
+    paged: list[str] = []
+    while url is not None:
+        page = httpx.get(nora.url + url)
+        assert page.status_code == 200
+        assert page.headers["content-type"] == OCI_INDEX
+        assert len(page.json()["manifests"]) == 1
+        paged += [e["digest"] for e in page.json()["manifests"]]
+        link = page.headers.get("link")
+        if link is None:
+            url = None
+        else:
+            assert link.endswith('>; rel="next"')
+            url = link[1 : link.index(">")]
+    assert paged == sorted(pushed.values())
+    first = httpx.get(
+        f"{nora.url}/v2/{name}/referrers/{subject_digest}",
+        params={"n": 1, "artifactType": "application/x.a"},
+    )
+    assert [e["digest"] for e in first.json()["manifests"]] == [pushed["application/x.a"]]
+    assert "link" not in first.headers
+    bad_n = httpx.get(f"{nora.url}/v2/{name}/referrers/{subject_digest}", params={"n": "0"})
+    assert (bad_n.status_code, code(bad_n)) == (400, "PAGINATION_NUMBER_INVALID")
     nothing = httpx.get(f"{nora.url}/v2/{name}/referrers/sha256:{'1' * 64}")
     assert nothing.status_code == 200
     assert nothing.json()["manifests"] == []

@@ -248,3 +248,59 @@ async def test_upload_sessions_are_bound_to_their_repository(reg: Registry) -> N
     with pytest.raises(NotFound) as caught:
         await reg.oci.check_upload(session.id, "team/app")
     assert caught.value.subject == "upload"
+
+
+async def test_referrers_come_in_pages_by_digest(reg: Registry) -> None:
+    ghost = {"mediaType": OCI_MANIFEST, "digest": "sha256:" + "8" * 64, "size": 1}
+    ghost_digest = Digest.parse(ghost["digest"])
+    kinds = ["application/x.a", "application/x.b"] * 4
+    pushed = [
+        (
+            await reg.image(
+                "pages", f"t{i}", layer=str(i).encode(), subject=ghost, artifactType=kind
+            )
+        )[1]
+        for i, kind in enumerate(kinds)
+    ]
+    everything = sorted(str(d) for d in pushed)
+    seen: list[str] = []
+    last: str | None = None
+    while True:
+        page = await reg.oci.referrers_page("pages", ghost_digest, n=3, last=last)
+        assert len(page.items) <= 3
+        seen += [d.digest for d in page.items]
+        if page.next_last is None:
+            break
+        assert page.next_last == page.items[-1].digest
+        last = page.next_last
+    assert seen == everything
+    wanted = sorted(str(d) for d, k in zip(pushed, kinds, strict=True) if k == "application/x.b")
+    first = await reg.oci.referrers_page("pages", ghost_digest, "application/x.b", n=2)
+    assert [d.digest for d in first.items] == wanted[:2]
+    rest = await reg.oci.referrers_page(
+        "pages", ghost_digest, "application/x.b", n=2, last=first.next_last
+    )
+    assert [d.digest for d in rest.items] == wanted[2:]
+    assert rest.next_last is None
+    for bad_n in (0, -1):
+        with pytest.raises(InvalidInput):
+            await reg.oci.referrers_page("pages", ghost_digest, n=bad_n)
+    with pytest.raises(InvalidInput):
+        await reg.oci.referrers_page("pages", ghost_digest, last="not-a-digest")
+
+
+async def test_a_referrers_page_stays_under_the_manifest_size(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.oci import service
+
+    ghost = {"mediaType": OCI_MANIFEST, "digest": "sha256:" + "7" * 64, "size": 1}
+    for i in range(5):
+        await reg.image(
+            "sized", f"t{i}", layer=str(i).encode(), subject=ghost, annotations={"a": "x" * 300}
+        )
+    monkeypatch.setattr(service, "REFERRERS_PAGE_BYTES", 1000)
+    page = await reg.oci.referrers_page("sized", Digest.parse(ghost["digest"]))
+    assert 1 <= len(page.items) < 5
+    assert len(ManifestService.referrers_index(page.items)) < 1000 + 200
+    assert page.next_last == page.items[-1].digest
