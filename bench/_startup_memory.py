@@ -35,8 +35,8 @@ def rss_kib() -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
-def main() -> list[tuple[str, int, int]]:
-    os.environ["NORA_STORAGE_PATH"] = tempfile.mkdtemp(prefix="nora-bench-mem-")
+def main(data: str) -> list[tuple[str, int, int]]:
+    os.environ["NORA_STORAGE_PATH"] = data
     rows = []
     for label, modules in STEPS:
         for name in modules:
@@ -51,4 +51,5 @@ def main() -> list[tuple[str, int, int]]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main()))
+    with tempfile.TemporaryDirectory(prefix="nora-bench-mem-") as data:
+        print(json.dumps(main(data)))
