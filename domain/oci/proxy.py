@@ -19,7 +19,7 @@ from typing import Final
 import msgspec
 
 from domain.digests import Digest, hash_bytes
-from domain.errors import NotFound, Transient
+from domain.errors import InvalidInput, NotFound, Transient
 from domain.oci.manifests import MAX_MANIFEST_SIZE
 from domain.oci.media import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from domain.oci.service import StoredManifest
@@ -30,6 +30,8 @@ __all__ = ["OciProxy", "ProxiedBlob", "UpstreamRegistry", "parse_challenge"]
 
 _ACCEPT: Final = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST))
 _TOKEN_LIMIT: Final = 64 * 1024
+_HEAD_HOPS: Final = 4
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _SAFE: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/")
 
 
@@ -162,6 +164,53 @@ class OciProxy:
             return ProxiedBlob(size=source.cached.size, key=source.cached.key)
         return ProxiedBlob(size=source.size, stream=source.stream)
 
+    async def blob_size(self, name: str, digest: Digest) -> int | None:
+        """Size of a blob for a HEAD: the cached copy's, else what an upstream's HEAD says.
+
+        Nothing is downloaded or cached: a client probing for blobs it may
+        never pull must not make the registry fetch gigabytes. None when the
+        upstream has the blob but does not say its size. ``NotFound`` when
+        every upstream says 404, ``Transient`` when none answers.
+        """
+        cached = await self._pull.cached_file(f"blobs/{digest}")
+        if cached is not None:
+            return cached.size
+        saw_not_found = False
+        for url in self._urls(f"{name}/blobs/{digest}"):
+            try:
+                status, length = await self._head(url)
+            except Transient:
+                continue
+            if status == 200:
+                return int(length) if length and length.isdigit() else None
+            saw_not_found = saw_not_found or status == 404
+        if saw_not_found:
+            raise NotFound(f"blob {digest} is not on any upstream", subject="upstream")
+        raise Transient("no upstream answered", subject="upstream")
+
+    async def _head(self, url: str) -> tuple[int, str | None]:
+        """HEAD ``url``: a 401 is answered once, redirects (to storage) followed a few hops."""
+        headers: Mapping[str, str] = {}
+        for _ in range(_HEAD_HOPS):
+            try:
+                async with self._upstream.fetch(url, headers, method="HEAD") as response:
+                    status, location = response.status, response.headers.get("location")
+                    if status == 401 and not headers:
+                        extra = await self._authorize(url, response)
+                        if extra:
+                            headers = extra
+                            continue
+                    length = response.headers.get("content-length")
+            except InvalidInput as exc:
+                raise Transient(f"bad upstream URL: {exc.detail}", subject="upstream") from exc
+            if status in _REDIRECTS and location:
+                url, headers = _follow(url, location), {}  # storage URLs carry their own grant
+                continue
+            if status >= 500:
+                raise Transient(f"upstream answered {status}", subject="upstream")
+            return status, length
+        raise Transient("too many redirects from upstream", subject="upstream")
+
     async def open_cached(self, key: str, start: int = 0, end: int | None = None) -> BlobReader:
         return await self._blobs.open(key, start, end)
 
@@ -224,6 +273,17 @@ class OciProxy:
         lifetime = float(expires) if isinstance(expires, int | float) and expires > 0 else 60.0
         self._tokens[cache_key] = (token, now + max(lifetime - 10.0, 1.0))
         return {"Authorization": f"Bearer {token}"}
+
+
+def _follow(url: str, location: str) -> str:
+    """Where a redirect points: absolute, or a path on the same origin."""
+    if location.startswith(("http://", "https://")):
+        return location
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    if location.startswith("/"):
+        return f"{scheme}://{host}{location}"
+    return url.rsplit("/", 1)[0] + "/" + location
 
 
 def _media_type(content_type: str | None, body: bytes) -> str:

@@ -356,6 +356,8 @@ async def _get_blob(call: _Call) -> Response[Any]:
         proxy = call.services.oci_proxy
         if proxy is None or await call.oci.exists(name):
             raise
+        if call.head:
+            return _proxied_head(digest, await _proxied(proxy.blob_size(name, digest), "blob"))
         proxied = await _proxied(proxy.blob(name, digest), "blob")
         if proxied.key is None:
             return _stream_through(call, digest, proxied)
@@ -421,6 +423,14 @@ async def _get_blob(call: _Call) -> Response[Any]:
     )
 
 
+def _proxied_head(digest: Digest, size: int | None) -> Response[Any]:
+    """HEAD of a proxied blob: what the cache or the upstream's own HEAD says."""
+    headers = {"docker-content-digest": str(digest), "etag": f'"{digest}"'}
+    if size is not None:
+        headers["content-length"] = str(size)
+    return _respond(200, headers, media_type="application/octet-stream")
+
+
 def _stream_through(call: _Call, digest: Digest, proxied: ProxiedBlob) -> Response[Any]:
     """A blob on its way from upstream: full body (ranges come once it is cached)."""
     assert proxied.stream is not None
@@ -431,15 +441,6 @@ def _stream_through(call: _Call, digest: Digest, proxied: ProxiedBlob) -> Respon
     }
     if proxied.size is not None:
         headers["content-length"] = str(proxied.size)
-    if call.head:
-        stream = proxied.stream
-
-        async def drain() -> AsyncIterator[bytes]:
-            async for _ in stream:
-                pass
-            yield b""
-
-        return Stream(drain(), status_code=200, headers=headers)
     return Stream(_last_after_end(proxied.stream), status_code=200, headers=headers)
 
 

@@ -131,3 +131,40 @@ def test_pull_through_cache(start_nora, tmp_path: Path) -> None:  # type: ignore
     down = httpx.get(f"{proxy.url}/v2/lib/never/manifests/v1")
     assert down.status_code == 503
     assert down.json()["errors"][0]["code"] == "UNAVAILABLE"
+
+
+def upstream_requests(upstream: NoraProcess, method: str, path: str) -> int:
+    return sum(
+        1
+        for line in upstream.log().splitlines()
+        if f'"path":"{path}"' in line and f'"method":"{method}"' in line
+    )
+
+
+def test_head_of_an_uncached_blob_asks_the_upstream_and_fetches_nothing(start_nora) -> None:  # type: ignore[no-untyped-def]
+    upstream: NoraProcess = start_nora()
+    proxy: NoraProcess = start_nora(env={"NORA_DOCKER_PROXIES": upstream.url})
+    data = os.urandom(3 * 1024 * 1024)
+    layer = push_blob(upstream.url, "lib/headed", data)
+    path = f"/v2/lib/headed/blobs/{layer}"
+
+    for _ in range(2):
+        head = httpx.head(proxy.url + path)
+        assert head.status_code == 200
+        assert head.headers["content-length"] == str(len(data))
+        assert head.headers["docker-content-digest"] == layer
+        assert head.content == b""
+    assert upstream_requests(upstream, "HEAD", path) == 2
+    assert upstream_requests(upstream, "GET", path) == 0
+
+    # nothing was cached: the first GET fetches, later HEADs answer from the cache
+    assert httpx.get(proxy.url + path).content == data
+    assert upstream_requests(upstream, "GET", path) == 1
+    assert httpx.head(proxy.url + path).headers["content-length"] == str(len(data))
+    assert upstream_requests(upstream, "HEAD", path) == 2
+
+    missing = httpx.head(f"{proxy.url}/v2/lib/headed/blobs/sha256:{'2' * 64}")
+    assert (missing.status_code, missing.content) == (404, b"")
+    upstream.stop()
+    down = httpx.head(f"{proxy.url}/v2/lib/headed/blobs/sha256:{'3' * 64}")
+    assert down.status_code == 503

@@ -105,3 +105,33 @@ def test_any_challenge_header_parses(header: str) -> None:
     scheme, params = parse_challenge(header)
     assert isinstance(scheme, str)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in params.items())
+
+
+class StorageRedirects(TokenRegistry):
+    """Token-protected HEADs of blobs, answered with a redirect to a storage host."""
+
+    @asynccontextmanager
+    async def fetch(
+        self, url: str, headers: Mapping[str, str] | None = None, *, method: str = "GET"
+    ) -> AsyncIterator[FakeResponse]:
+        if url.startswith("http://storage.test/"):
+            self.requests.append((f"{method} {url}", dict(headers or {})))
+            yield FakeResponse(200, {"Content-Length": "1234"}, b"", 0)
+        elif "/blobs/" in url and (headers or {}).get("Authorization") == "Bearer t0k":
+            self.requests.append((f"{method} {url}", dict(headers or {})))
+            yield FakeResponse(307, {"Location": "http://storage.test/b?sig=1"}, b"", 0)
+        else:
+            async with super().fetch(url, headers, method=method) as response:
+                yield response
+
+
+async def test_blob_head_follows_the_challenge_and_the_storage_redirect() -> None:
+    upstream = StorageRedirects()
+    proxy = make_proxy(upstream)
+    digest = hash_bytes(b"layer")
+    assert await proxy.blob_size("lib/app", digest) == 1234
+    sent = [(url, headers) for url, headers in upstream.requests if url.startswith("HEAD")]
+    assert sent == [
+        (f"HEAD {UP}/v2/lib/app/blobs/{digest}", {"Authorization": "Bearer t0k"}),
+        ("HEAD http://storage.test/b?sig=1", {}),  # the registry's token stays with it
+    ]
