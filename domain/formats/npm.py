@@ -100,6 +100,10 @@ class Rendered(msgspec.Struct, frozen=True, kw_only=True):
     etag: str
     content_type: str = _JSON
     stale: bool = False
+    max_age: int = 0
+    """Seconds a client may use the document without revalidating: 0 for hosted
+    packuments (a publish must show at once), what is left of the cache TTL for
+    proxied ones (NORA would not look upstream before then anyway)."""
 
 
 class Tarball(msgspec.Struct, kw_only=True):
@@ -501,11 +505,13 @@ class NpmRegistry:
             document.pop("_rev", None)
             body = self._cache.put(key, base, cached.version, _json.encode(document))
         tag = f"p{cached.sha256[:16] if cached.sha256 else ''}-{cached.version}"
+        left = self._ttl - (self._clock.now() - cached.fetched_at)
         return Rendered(
             body=body,
             etag=f'"{tag}-{"a" if abbreviated else "f"}"',
             content_type=ABBREVIATED if abbreviated else _JSON,
             stale=cached.stale,
+            max_age=0 if cached.stale else max(0, int(left.total_seconds())),
         )
 
     async def _proxied_tarball(self, name: NpmName, filename: str) -> Tarball:

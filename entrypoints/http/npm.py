@@ -92,7 +92,8 @@ class NpmController(Controller):
             )
             abbreviated = ABBREVIATED in accept and not writing
             rendered = await npm.packument(name, base, abbreviated=abbreviated, hosted_only=writing)
-            headers = {"ETag": rendered.etag, "Vary": "Accept", "Cache-Control": "no-cache"}
+            fresh = f"max-age={rendered.max_age}" if rendered.max_age > 0 else "no-cache"
+            headers = {"ETag": rendered.etag, "Vary": "Accept", "Cache-Control": fresh}
             if rendered.stale:
                 headers["Warning"] = '110 nora "Response is stale"'
             if _matches(request.headers.get("if-none-match"), rendered.etag):

@@ -93,14 +93,21 @@ def test_local_names_shadow_the_upstream(
         "publish",
         cwd=make_package(tmp_path / "u", "shadowed", "9.0.0", body="module.exports='evil';"),
     )
+    seed.run("publish", cwd=make_package(tmp_path / "u", "up-fresh", "1.0.0"))
     nora: NoraProcess = start_nora(env={"NORA_NPM_PROXY": upstream.url})
     npm = NpmClient(nora.url + "/npm/", tmp_path / "client")
     npm.run(
         "publish",
         cwd=make_package(tmp_path / "l", "shadowed", "1.0.0", body="module.exports='local';"),
     )
-    document = httpx.get(f"{nora.url}/npm/shadowed").json()
-    assert list(document["versions"]) == ["1.0.0"]
+    hosted = httpx.get(f"{nora.url}/npm/shadowed")
+    assert list(hosted.json()["versions"]) == ["1.0.0"]
+    # hosted documents are revalidated every time (a publish shows at once); proxied
+    # ones may be reused by npm for what is left of NORA's TTL (300 s by default)
+    assert hosted.headers["cache-control"] == "no-cache"
+    proxied = httpx.get(f"{nora.url}/npm/up-fresh").headers["cache-control"]
+    assert proxied.startswith("max-age=")
+    assert 200 <= int(proxied.removeprefix("max-age=")) <= 300
     assert httpx.get(f"{nora.url}/npm/shadowed/-/shadowed-9.0.0.tgz").status_code == 404
     app = _app(tmp_path / "app", {"shadowed": "*"})
     npm.run("install", cwd=app)
