@@ -28,7 +28,13 @@ from domain.oci.media import (
     OCI_MANIFEST,
 )
 
-__all__ = ["MAX_MANIFEST_SIZE", "Descriptor", "ParsedManifest", "parse_manifest"]
+__all__ = [
+    "MAX_MANIFEST_SIZE",
+    "Descriptor",
+    "ParsedManifest",
+    "parse_manifest",
+    "platform_child",
+]
 
 MAX_MANIFEST_SIZE: Final = 4 * 1024 * 1024
 """The spec's suggested limit; larger manifests get 413."""
@@ -209,3 +215,37 @@ def parse_manifest(body: bytes, content_type: str | None = None) -> ParsedManife
         artifact_type=artifact_type if media_type in (OCI_MANIFEST, OCI_INDEX) else None,
         annotations=doc.annotations,
     )
+
+
+class _Platform(msgspec.Struct):
+    os: str = ""
+    architecture: str = ""
+
+
+class _Entry(msgspec.Struct):
+    digest: str
+    platform: _Platform | None = None
+
+
+class _Listing(msgspec.Struct):
+    manifests: list[_Entry] = []
+
+
+_listing_decoder: Final = msgspec.json.Decoder(_Listing)
+
+
+def platform_child(body: bytes, os: str = "linux", architecture: str = "amd64") -> Digest | None:
+    """The first manifest an index lists for ``os``/``architecture``; None when it lists
+    none (or ``body`` is not an index: it may come from an upstream)."""
+    try:
+        listing = _listing_decoder.decode(body)
+    except msgspec.DecodeError:
+        return None
+    for entry in listing.manifests:
+        platform = entry.platform
+        if platform is not None and (platform.os, platform.architecture) == (os, architecture):
+            try:
+                return parse_digest(entry.digest)
+            except InvalidInput:
+                return None
+    return None

@@ -26,10 +26,11 @@ from litestar.response import Stream
 from domain import errors as e
 from domain.digests import Digest
 from domain.oci import ManifestService, parse_digest, parse_name, parse_reference
-from domain.oci.manifests import MAX_MANIFEST_SIZE
-from domain.oci.media import MANIFEST_TYPES, OCI_INDEX
+from domain.oci.grammar import Reference
+from domain.oci.manifests import MAX_MANIFEST_SIZE, platform_child
+from domain.oci.media import DOCKER_MANIFEST, INDEXES, MANIFEST_TYPES, OCI_INDEX
 from domain.oci.proxy import ProxiedBlob
-from domain.oci.service import Page
+from domain.oci.service import Page, StoredManifest
 from domain.ports import BlobStore, LocalFiles
 from domain.uploads import UploadSessions
 from entrypoints.container import Services
@@ -236,36 +237,95 @@ async def _tags(call: _Call) -> Response[Any]:
 # --- manifests -------------------------------------------------------------------------
 
 
-def _accepts(accept: str | None, media_type: str) -> bool:
-    """Whether an Accept header admits ``media_type``; lenient unless it lists manifests only."""
-    if not accept:
-        return True
-    listed = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
-    if media_type in listed or "*/*" in listed or "application/*" in listed:
+def _accepted(call: _Call) -> frozenset[str] | None:
+    """Media types the Accept headers list (parameters dropped); None without any."""
+    accept = ",".join(call.request.headers.getall("accept", []))
+    if not accept.strip():
+        return None
+    return frozenset(part.split(";", 1)[0].strip().lower() for part in accept.split(","))
+
+
+def _accepts(listed: frozenset[str] | None, media_type: str) -> bool:
+    """Whether the Accept list admits ``media_type``; lenient unless it lists manifests only."""
+    if listed is None or media_type in listed or "*/*" in listed or "application/*" in listed:
         return True
     return not (listed & MANIFEST_TYPES)
+
+
+async def _manifest(call: _Call, name: str, reference: Reference, *, head: bool) -> StoredManifest:
+    """A hosted manifest, else a proxied one (with its bytes), else the spec's 404."""
+    try:
+        if head:
+            return await call.oci.stat_manifest(name, reference)
+        return await call.oci.get_manifest(name, reference)
+    except e.NotFound as exc:
+        proxy = call.services.oci_proxy
+        if proxy is None or exc.subject != "name":
+            raise
+        return await _proxied(proxy.manifest(name, reference), "manifest")
+
+
+async def _negotiate(
+    call: _Call, name: str, reference: Reference, manifest: StoredManifest
+) -> StoredManifest:
+    """What the client gets for ``manifest`` given its Accept list.
+
+    For a tag naming an index whose type the client does not list, NORA does
+    what the CNCF distribution registry does: a Docker manifest list is
+    answered with its linux/amd64 image manifest (MANIFEST_UNKNOWN when it
+    has none, MANIFEST_INVALID when that is a Docker manifest the client does
+    not list either); an OCI index is MANIFEST_UNKNOWN. Unlike distribution,
+    a wildcard accepts every type, and without any Accept header the stored
+    manifest is served as it is (distribution rewrites or refuses then; curl
+    and many scripts send none).
+    """
+    listed = _accepted(call)
+    if (
+        isinstance(reference, str)
+        and listed is not None
+        and manifest.media_type in INDEXES
+        and not _accepts_exactly(listed, manifest.media_type)
+    ):
+        if manifest.media_type == OCI_INDEX:
+            raise e.NotFound(
+                "an OCI index is tagged, and the Accept header does not list its type",
+                subject="manifest",
+            )
+        if not manifest.body:  # HEAD read no bytes: the list is needed to pick the image
+            manifest = await _manifest(call, name, manifest.digest, head=False)
+        child = platform_child(manifest.body)
+        if child is None:
+            raise e.NotFound(
+                "the manifest list has no linux/amd64 image, and the Accept header does "
+                "not list manifest lists",
+                subject="manifest",
+            )
+        manifest = await _manifest(call, name, child, head=call.head)
+        if manifest.media_type == DOCKER_MANIFEST and not _accepts_exactly(listed, DOCKER_MANIFEST):
+            raise e.InvalidInput(
+                "the linux/amd64 image is a Docker schema 2 manifest, which the Accept "
+                "header does not list",
+                subject="manifest",
+            )
+        return manifest
+    if not _accepts(listed, manifest.media_type):
+        raise e.NotFound(
+            f"manifest is {manifest.media_type}, which the Accept header excludes",
+            subject="manifest",
+        )
+    return manifest
+
+
+def _accepts_exactly(listed: frozenset[str], media_type: str) -> bool:
+    return media_type in listed or "*/*" in listed or "application/*" in listed
 
 
 async def _get_manifest(call: _Call) -> Response[Any]:
     """GET|HEAD /v2/<name>/manifests/<reference>."""
     name = call.name
     reference = parse_reference(call.match["reference"])
-    try:
-        if call.head:
-            manifest = await call.oci.stat_manifest(name, reference)
-        else:
-            manifest = await call.oci.get_manifest(name, reference)
-    except e.NotFound as exc:
-        proxy = call.services.oci_proxy
-        if proxy is None or exc.subject != "name":
-            raise
-        manifest = await _proxied(proxy.manifest(name, reference), "manifest")
-    accept = ",".join(call.request.headers.getall("accept", []))
-    if not _accepts(accept, manifest.media_type):
-        raise e.NotFound(
-            f"manifest is {manifest.media_type}, which the Accept header excludes",
-            subject="manifest",
-        )
+    manifest = await _manifest(call, name, reference, head=call.head)
+    manifest = await _negotiate(call, name, reference, manifest)
     etag = f'"{manifest.digest}"'
     headers = {
         "docker-content-digest": str(manifest.digest),

@@ -87,6 +87,100 @@ def test_pull_manifest_by_tag_and_digest_with_headers(nora: NoraProcess) -> None
     assert code(refused) == "MANIFEST_UNKNOWN"
 
 
+DOCKER = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+
+def test_tagged_index_for_a_client_that_does_not_list_its_type(nora: NoraProcess) -> None:
+    """What the CNCF distribution registry answers (checked against docker-registry 2.8)."""
+    name = "pull/multiarch"
+    images: dict[str, tuple[str, bytes]] = {}
+    for arch in ("arm64", "amd64"):
+        config = json.dumps({"architecture": arch, "os": "linux"}).encode()
+        layer = arch.encode() * 10
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": DOCKER,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "digest": push_blob(nora.url, name, config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": push_blob(nora.url, name, layer),
+                    "size": len(layer),
+                }
+            ],
+        }
+        pushed = push_manifest(nora.url, name, arch, doc, DOCKER)
+        images[arch] = (pushed.headers["docker-content-digest"], json.dumps(doc).encode())
+
+    def listing(media_type: str, archs: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "manifests": [
+                {
+                    "mediaType": DOCKER,
+                    "digest": images[arch][0],
+                    "size": len(images[arch][1]),
+                    "platform": {"architecture": arch, "os": "linux"},
+                }
+                for arch in archs
+            ],
+        }
+
+    lists = {}
+    for tag, media_type, archs in (
+        ("multi", DOCKER_LIST, ("arm64", "amd64")),
+        ("armonly", DOCKER_LIST, ("arm64",)),
+        ("ocimulti", OCI_INDEX, ("arm64", "amd64")),
+    ):
+        pushed = push_manifest(nora.url, name, tag, listing(media_type, archs), media_type)
+        assert pushed.status_code == 201
+        lists[tag] = pushed.headers["docker-content-digest"]
+
+    def get(reference: str, accept: str | None, method: str = "GET") -> httpx.Response:
+        headers = {"Accept": accept} if accept else {}
+        return httpx.request(method, f"{nora.url}/v2/{name}/manifests/{reference}", headers=headers)
+
+    # a Docker manifest list becomes its linux/amd64 image for a schema 2 client
+    amd64_digest, amd64_body = images["amd64"]
+    for accept in (DOCKER, f"{DOCKER}, {OCI_MANIFEST}"):
+        for method in ("GET", "HEAD"):
+            answer = get("multi", accept, method)
+            assert answer.status_code == 200
+            assert answer.headers["content-type"] == DOCKER
+            assert answer.headers["docker-content-digest"] == amd64_digest
+            assert answer.headers["content-length"] == str(len(amd64_body))
+            assert answer.content == (amd64_body if method == "GET" else b"")
+    # ... is refused when that image is not acceptable either, or when there is none
+    for accept in (OCI_MANIFEST, OCI_INDEX):
+        refused = get("multi", accept)
+        assert (refused.status_code, code(refused)) == (400, "MANIFEST_INVALID")
+    for accept in (DOCKER, OCI_MANIFEST, OCI_INDEX):
+        refused = get("armonly", accept)
+        assert (refused.status_code, code(refused)) == (404, "MANIFEST_UNKNOWN")
+    # an OCI index is never rewritten
+    for accept in (DOCKER, f"{DOCKER}, {OCI_MANIFEST}", f"{DOCKER}, {DOCKER_LIST}"):
+        refused = get("ocimulti", accept)
+        assert (refused.status_code, code(refused)) == (404, "MANIFEST_UNKNOWN")
+        assert get("ocimulti", accept, "HEAD").status_code == 404
+    # clients that list the type, send a wildcard or no Accept at all get what is stored
+    for tag, media_type in (
+        ("multi", DOCKER_LIST),
+        ("armonly", DOCKER_LIST),
+        ("ocimulti", OCI_INDEX),
+    ):
+        for accept in (f"{DOCKER}, {media_type}", "*/*", None):
+            answer = get(tag, accept)
+            assert answer.status_code == 200
+            assert answer.headers["content-type"] == media_type
+            assert answer.headers["docker-content-digest"] == lists[tag]
+
+
 def test_pull_of_missing_things(nora: NoraProcess) -> None:
     seed_image(nora.url, "pull/missing", "v1")
     absent = "sha256:" + "0" * 64

@@ -9,9 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.digests import hash_bytes
+from domain.digests import Digest, hash_bytes
 from domain.errors import InvalidInput, TooLarge
-from domain.oci.manifests import MAX_MANIFEST_SIZE, ParsedManifest, parse_manifest
+from domain.oci.manifests import (
+    MAX_MANIFEST_SIZE,
+    ParsedManifest,
+    parse_manifest,
+    platform_child,
+)
 from domain.oci.media import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
@@ -193,3 +198,49 @@ def test_any_content_type_header_parses_or_raises_invalid_input(
         parse(doc, header)
     except InvalidInput as exc:
         assert exc.subject == "manifest"
+
+
+def test_platform_child_picks_linux_amd64() -> None:
+    arm, amd = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    body = json.dumps(
+        {
+            "manifests": [
+                {"digest": arm, "platform": {"os": "linux", "architecture": "arm64"}},
+                {"digest": "sha256:" + "c" * 64},
+                {"digest": amd, "platform": {"os": "linux", "architecture": "amd64"}},
+            ]
+        }
+    ).encode()
+    assert str(platform_child(body)) == amd
+    assert str(platform_child(body, architecture="arm64")) == arm
+    assert platform_child(body, os="windows") is None
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        _json_values.map(lambda v: json.dumps(v).encode()),
+        st.lists(
+            st.fixed_dictionaries(
+                {"digest": st.text(max_size=80) | st.sampled_from(["sha256:" + "d" * 64])},
+                optional={
+                    "platform": _json_values | st.just({"os": "linux", "architecture": "amd64"})
+                },
+            ),
+            max_size=4,
+        ).map(lambda entries: json.dumps({"manifests": entries}).encode()),
+    )
+)
+def test_platform_child_of_anything_is_a_digest_or_none(body: bytes) -> None:
+    found = platform_child(body)
+    assert found is None or isinstance(found, Digest)
