@@ -3,29 +3,30 @@
 - :data:`ROUTE_ROLES` is the one place each route declares the role it needs,
   per method (None: public). A route missing from it needs admin (fail
   closed), and a unit test walks the app's routes so none is forgotten.
-- :func:`access_guard` (an app-wide Litestar guard) authenticates Basic or
-  Bearer credentials, applies rate limits, checks role and scopes, and leaves
-  the principal in the request state for handlers (``principal_of``).
+- :func:`check_access` authenticates Basic or Bearer credentials, applies
+  rate limits, checks role and scopes, and leaves the principal in the
+  request state for handlers (``principal_of``).
 - :class:`AccessDenied` becomes each format's own 401/403/429 answer, with the
   challenge its clients understand (Bearer realm for OCI, Basic elsewhere).
-- :func:`audit_middleware` records every write and every denial in the
-  activity trail, after the response has gone out.
+- :func:`access_middleware` runs the check for every routed request and
+  records every write and every denial in the activity trail.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import ipaddress
 import logging
 import re
+import time
+from collections import OrderedDict
 from typing import Any, Final
 from urllib.parse import unquote
 
 import msgspec
 from litestar import Request, Response
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Send
 from prometheus_client import Counter
 
@@ -39,9 +40,10 @@ __all__ = [
     "PATH_ROLES",
     "ROUTE_ROLES",
     "AccessDenied",
-    "access_guard",
-    "audit_middleware",
+    "access_middleware",
+    "check_access",
     "client_address",
+    "forget_credentials",
     "format_of",
     "name_of",
     "principal_of",
@@ -226,29 +228,23 @@ def require(request: Request[Any, Any, Any], needed: Role, fmt: str, name: str) 
         raise AccessDenied(exc, fmt, name, needed) from None
 
 
-async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def check_access(scope: Any, services: Services) -> None:
     """Authenticate, rate-limit and authorise one request (see the module docstring)."""
-    scope = connection.scope
-    services: Services = connection.app.state["services"]
     policy = services.access_policy
-    if not policy.enabled:
-        return
     method = str(scope.get("method", "GET"))
     path = scope["path"]
     needed = role_for(scope.get("path_template", ""), method, path)
     fmt = format_of(path)
     name = name_of(fmt, path)
-    settings = services.settings
-    client = client_address(scope, _trusted(settings.auth_trusted_proxies))
-    limiter = services.rate_limiter
+    client = client_address(scope, _trusted(services.settings.auth_trusted_proxies))
     try:
-        principal = await _authenticate(connection, services, client)
+        principal = await _authenticate(scope, services, client)
         scope.setdefault("state", {})[_STATE_KEY] = principal
         policy.check(principal, needed, fmt, name)
         if needed is not None:
             budget = "read" if needed == R else "write"
             who = principal.token_id or (None if principal.anonymous else principal.name) or client
-            retry = await limiter.hit(budget, who)
+            retry = await services.rate_limiter.hit(budget, who)
             if retry is not None:
                 _RATE_LIMITED.labels(fmt, budget).inc()
                 raise e.RateLimited("too many requests", retry_after=retry, subject=budget)
@@ -274,27 +270,87 @@ def _trusted(text: str) -> list[Any]:
     return cached
 
 
-async def _authenticate(
-    connection: ASGIConnection[Any, Any, Any, Any], services: Services, client: str
-) -> Principal:
-    header = connection.headers.get("authorization")
+class _CredentialCache:
+    """Principals recently proven by an Authorization header, for a few seconds.
+
+    Clients send the same header with every request (pip and Maven even send
+    Basic passwords each time); re-checking it every time would cost a bcrypt
+    cache probe or a token lookup per request. Entries live ``ttl`` seconds,
+    keyed by a hash of the header, so a revoked token stops working at once in
+    the process that revoked it (which clears the cache) and within ``ttl``
+    everywhere else.
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+
+    def get(self, header: str) -> Principal | None:
+        key = hashlib.sha256(header.encode("utf-8", "surrogateescape")).digest()
+        entry = self._entries.get(key)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, header: str, principal: Principal) -> None:
+        key = hashlib.sha256(header.encode("utf-8", "surrogateescape")).digest()
+        self._entries[key] = (principal, time.monotonic() + self.ttl)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_CREDENTIALS = _CredentialCache()
+_FAILED_LOGINS: OrderedDict[str, float] = OrderedDict()
+"""Clients with a recent failed login here: only they pay for a rate-limit check."""
+
+
+def forget_credentials() -> None:
+    """Drop cached principals (after a token is revoked)."""
+    _CREDENTIALS.clear()
+
+
+def _authorization(scope: Any) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _authenticate(scope: Any, services: Services, client: str) -> Principal:
+    header = _authorization(scope)
     if header is None:
         return ANONYMOUS
+    cached = _CREDENTIALS.get(header)
+    if cached is not None:
+        return cached
     limiter = services.rate_limiter
-    retry = await limiter.peek("login", client)
-    if retry is not None:
-        _RATE_LIMITED.labels(format_of(connection.scope["path"]), "login").inc()
-        raise e.RateLimited("too many failed logins", retry_after=retry, subject="login")
+    failed_at = _FAILED_LOGINS.get(client)
+    if failed_at is not None and time.monotonic() - failed_at < 3600:
+        retry = await limiter.peek("login", client)
+        if retry is not None:
+            _RATE_LIMITED.labels(format_of(scope["path"]), "login").inc()
+            raise e.RateLimited("too many failed logins", retry_after=retry, subject="login")
     try:
-        return await _credentials(header, services)
+        principal = await _credentials(header, services)
     except e.Unauthenticated:
+        _FAILED_LOGINS[client] = time.monotonic()
+        _FAILED_LOGINS.move_to_end(client)
+        while len(_FAILED_LOGINS) > 100_000:
+            _FAILED_LOGINS.popitem(last=False)
         retry = await limiter.hit("login", client)
         if retry is not None:
-            _RATE_LIMITED.labels(format_of(connection.scope["path"]), "login").inc()
+            _RATE_LIMITED.labels(format_of(scope["path"]), "login").inc()
             raise e.RateLimited(
                 "too many failed logins", retry_after=retry, subject="login"
             ) from None
         raise
+    _CREDENTIALS.put(header, principal)
+    return principal
 
 
 async def _credentials(header: str, services: Services) -> Principal:
@@ -373,11 +429,29 @@ _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _QUIET_WRITES: Final = ("/auth/token",)
 
 
-def audit_middleware(app: ASGIApp) -> ASGIApp:
-    """Record writes and denials in the activity trail once the response is sent."""
+def access_middleware(app: ASGIApp) -> ASGIApp:
+    """Check access before the handler runs; record writes and denials afterwards.
+
+    A Litestar middleware (it runs after routing, so the route template is
+    known) rather than a guard: guards cost a copy of the handler per request.
+    Only writes have their response status watched; a refusal is recorded as
+    it is raised.
+    """
 
     async def middleware(scope: Any, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        services: Services = scope["app"].state["services"]
+        if services.access_policy.enabled:
+            try:
+                await check_access(scope, services)
+            except AccessDenied as denied:
+                status = _status_of(denied.error)
+                await _record(scope, "rate_limited" if status == 429 else "denied", status)
+                raise
+        method = scope.get("method", "")
+        if method not in _WRITE_METHODS:
             await app(scope, receive, send)
             return
         status = 0
@@ -389,16 +463,18 @@ def audit_middleware(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         await app(scope, receive, capture)
-        method = scope.get("method", "")
         if status in (401, 403, 429):
-            action = "rate_limited" if status == 429 else "denied"
-        elif method in _WRITE_METHODS and 200 <= status < 400 and not _is_read_post(scope):
-            action = "delete" if method == "DELETE" else "write"
-        else:
-            return
-        await _record(scope, action, status)
+            await _record(scope, "rate_limited" if status == 429 else "denied", status)
+        elif 200 <= status < 400 and not _is_read_post(scope):
+            await _record(scope, "delete" if method == "DELETE" else "write", status)
 
     return middleware
+
+
+def _status_of(error: e.NoraError) -> int:
+    if isinstance(error, e.RateLimited):
+        return 429
+    return 403 if isinstance(error, e.Forbidden) else 401
 
 
 def _is_read_post(scope: Any) -> bool:

@@ -12,7 +12,7 @@ from domain import errors as e
 from domain.auth.model import Principal, Role, Scope
 from domain.auth.sessions import Grant
 from entrypoints.container import Services
-from entrypoints.http.access import AccessDenied, principal_of
+from entrypoints.http.access import AccessDenied, forget_credentials, principal_of
 from entrypoints.http.errors import domain_error_response
 
 __all__ = ["ApiController", "DockerTokenController", "token_view"]
@@ -109,7 +109,9 @@ class ApiController(Controller):
         record = await services.tokens.get(token_id)
         if record.owner != caller.name and not (caller.anonymous or caller.role == Role.ADMIN):
             raise e.NotFound("unknown token", subject="token")
-        return token_view(await services.tokens.revoke(token_id))
+        revoked = await services.tokens.revoke(token_id)
+        forget_credentials()
+        return token_view(revoked)
 
     @get("/activity")
     async def activity(

@@ -20,7 +20,7 @@ from domain.errors import NoraError
 from entrypoints import __version__
 from entrypoints.config import Settings, load_settings
 from entrypoints.container import Container, Services, build_container, close_container
-from entrypoints.http.access import AccessDenied, access_guard, audit_middleware, render_denied
+from entrypoints.http.access import AccessDenied, access_middleware, render_denied
 from entrypoints.http.api import ApiController, DockerTokenController
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.npm import NpmController
@@ -57,8 +57,7 @@ class NoraPlugin(InitPluginProtocol):
         app_config.dependencies["services"] = Provide(lambda: services, sync_to_thread=False)
         app_config.signature_namespace.update({"Services": Services})
         app_config.state["services"] = services
-        app_config.guards.append(access_guard)
-        app_config.middleware.append(audit_middleware)
+        app_config.middleware.append(access_middleware)
         app_config.exception_handlers[AccessDenied] = render_denied
         app_config.exception_handlers[NoraError] = _handle_domain_error
         app_config.exception_handlers[Exception] = _handle_unexpected

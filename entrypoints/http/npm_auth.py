@@ -19,7 +19,12 @@ from litestar import Request, Response
 from domain import errors as e
 from domain.auth.model import Role
 from entrypoints.container import Services
-from entrypoints.http.access import AccessDenied, client_address, principal_of
+from entrypoints.http.access import (
+    AccessDenied,
+    client_address,
+    forget_credentials,
+    principal_of,
+)
 
 __all__ = ["dispatch"]
 
@@ -158,4 +163,5 @@ async def _revoke_token(
     if len(matches) != 1 or not key:
         raise e.NotFound("no such token", subject="token")
     await services.tokens.revoke(matches[0].id)
+    forget_credentials()
     return Response(b"", status_code=204)

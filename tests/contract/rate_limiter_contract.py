@@ -1,4 +1,4 @@
-"""The RateLimiter contract: budget ``tiny`` allows 3 hits a minute per key."""
+"""The RateLimiter contract: budget ``tiny`` allows 3 hits a minute per key, ``large`` 1000."""
 
 from __future__ import annotations
 
@@ -34,3 +34,10 @@ class RateLimiterContract:
     @pytest.mark.anyio
     async def test_unknown_budget_is_unlimited(self, limiter: RateLimiter) -> None:
         assert all([await limiter.hit("unlisted", "k") is None for _ in range(50)])
+
+    @pytest.mark.anyio
+    async def test_large_budget_is_enforced_within_a_batch(self, limiter: RateLimiter) -> None:
+        answers = [await limiter.hit("large", "k") for _ in range(1100)]
+        allowed = sum(1 for answer in answers if answer is None)
+        assert 1000 - 16 <= allowed <= 1000 + 16
+        assert answers[-1] is not None

@@ -12,4 +12,4 @@ from tests.contract.rate_limiter_contract import RateLimiterContract
 class TestLimitsMemory(RateLimiterContract):
     @pytest.fixture
     def limiter(self) -> RateLimiter:
-        return LimitsRateLimiter({"tiny": "3/minute"}, "memory://")
+        return LimitsRateLimiter({"tiny": "3/minute", "large": "1000/minute"}, "memory://")
