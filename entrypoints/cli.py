@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import os
 import signal
 import sys
@@ -73,6 +74,7 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
     """``nora token create|list|revoke`` against the configured metadata store."""
     import anyio
 
+    from domain.auth.activity import ActivityEvent
     from domain.auth.model import Role, Scope
     from domain.errors import NoraError
     from entrypoints.container import build_container, close_container
@@ -80,6 +82,20 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
         container = build_container(settings)
         tokens = container.tokens()
+        activity = container.activity()
+
+        async def remember(action: str, target: str, detail: str) -> None:
+            await activity.record(
+                ActivityEvent(
+                    at=activity.now(),
+                    actor=f"cli:{getpass.getuser()}",
+                    action=action,
+                    format="api",
+                    target=target,
+                    detail=detail,
+                )
+            )
+
         try:
             if args.action == "create":
                 expires = None if args.expires_days is None else timedelta(days=args.expires_days)
@@ -92,6 +108,7 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 print(secret)
                 print(f"id {record.id} owner {record.owner} role {record.role}", file=sys.stderr)
+                await remember("token.create", record.id, f"owner {record.owner}, {record.role}")
             elif args.action == "list":
                 print("id\towner\trole\tscopes\texpires\trevoked\tlast_used\tdescription")
                 for record in await tokens.list(args.user):
@@ -110,8 +127,9 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
                         )
                     )
             else:
-                record = await tokens.revoke(args.id)
-                print(f"revoked {record.id} ({record.owner})")
+                revoked = await tokens.revoke(args.id)
+                print(f"revoked {revoked.id} ({revoked.owner})")
+                await remember("token.revoke", revoked.id, f"owner {revoked.owner}")
         except NoraError as exc:
             print(f"nora: {exc.detail}", file=sys.stderr)
             return 2

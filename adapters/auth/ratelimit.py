@@ -37,7 +37,9 @@ class LimitsRateLimiter:
         }
         self._pending: dict[tuple[str, str], int] = {}
         self._blocked: dict[tuple[str, str], float] = {}
-        self._limiter = MovingWindowRateLimiter(storage_from_string(_async_url(storage_url)))
+        options = {"implementation": "redispy"} if "redis" in storage_url.split(":", 1)[0] else {}
+        storage = storage_from_string(_async_url(storage_url), **options)
+        self._limiter = MovingWindowRateLimiter(storage)
 
     async def hit(self, budget: str, key: str) -> int | None:
         item = self._items.get(budget)

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.auth_support import USERS, api_token, auth_env, basic, create_token
 from tests.e2e.oci_support import push_blob
 from tests.e2e.server import NoraProcess
+from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.e2e
 
@@ -232,3 +233,56 @@ def test_docker_anonymous_pull_switch(
 def test_auth_off_by_default(nora: NoraProcess) -> None:
     assert httpx.get(nora.url + "/npm/-/whoami").json() == {"username": "anonymous"}
     assert push_blob(nora.url, "open/app", b"no credentials needed").startswith("sha256:")
+
+
+def test_replicas_share_the_login_budget_through_redis(
+    start_nora: Callable[..., NoraProcess], tmp_path: Path
+) -> None:
+    with redis_server(tmp_path) as url:
+        env = auth_env(tmp_path, NORA_AUTH_LOGIN_RATE="4/minute", NORA_AUTH_RATE_LIMIT_STORAGE=url)
+        first, second = start_nora(env=env), start_nora(env=env)
+        for replica in (first, second, first, second):
+            assert (
+                httpx.get(replica.url + "/npm/x", headers=basic("bob", "guess")).status_code == 401
+            )
+        blocked = httpx.get(second.url + "/npm/x", headers=basic("bob", "guess"))
+        _shape_ok("npm", blocked, 429)
+        first.stop()
+        second.stop()
+
+
+def test_cli_token_commands_are_in_the_trail(server: NoraProcess) -> None:
+    import subprocess
+
+    from tests.e2e.server import nora_executable
+
+    token = create_token(server, "carol", "read", "npm:@trail/*")
+    token_id = token.split("_")[1]
+    listed = subprocess.run(
+        [*nora_executable(), "token", "list", "--user", "carol"],
+        env=server.env, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert token_id in listed
+    assert "npm:@trail/*" in listed
+    assert token not in listed
+    revoked = subprocess.run(
+        [*nora_executable(), "token", "revoke", token_id],
+        env=server.env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert token_id in revoked.stdout
+    admin = basic("alice", USERS["alice"])
+    events = httpx.get(
+        server.url + "/api/activity",
+        headers=admin,
+        params={"action": "token.create,token.revoke", "format": "api"},
+    ).json()["events"]
+    assert [(e["action"], e["target"]) for e in events[:2]] == [
+        ("token.revoke", token_id),
+        ("token.create", token_id),
+    ]
+    assert (
+        httpx.get(
+            server.url + "/npm/@trail%2fx", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )

@@ -59,3 +59,42 @@ def test_uploads_and_installs_need_credentials_and_respect_scopes(
     assert httpx.post(nora.url + "/pypi/authz-demo/1.0/yank", headers=bob).status_code == 200
     assert httpx.delete(nora.url + "/pypi/authz-demo/1.0", headers=bob).status_code == 403
     assert httpx.delete(nora.url + "/pypi/authz-demo/1.0", headers=alice).status_code == 200
+
+
+def test_pip_reads_credentials_from_netrc_and_twine_uses_a_token(
+    start_nora: Callable[..., NoraProcess], tmp_path: Path
+) -> None:
+    nora = start_nora(env=auth_env(tmp_path))
+    home = tmp_path / "home"
+    env = client_env(home)
+    token = create_token(nora, "bob", "write")
+    wheel = make_wheel(tmp_path, "netrc-demo", "2.0")
+    assert _twine([wheel], nora.url + "/pypi/", env, "__token__", token).startswith("0\n")
+    reader = create_token(nora, "carol", "read")
+    refused = _twine(
+        [make_wheel(tmp_path / "ro", "netrc-demo", "2.1")],
+        nora.url + "/pypi/",
+        env,
+        "__token__",
+        reader,
+    )
+    assert refused.startswith("1\n")
+    assert "403" in refused
+    netrc = home / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1\nlogin carol\npassword {USERS['carol']}\n")
+    netrc.chmod(0o600)
+    client = ClientVenv(tmp_path / "venv", env)
+    installed = client.pip("install", "--index-url", nora.url + "/simple/", "netrc-demo")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert client.module_version("netrc_demo_mod") == "2.0"
+    netrc.write_text("machine 127.0.0.1\nlogin carol\npassword wrong\n")
+    again = client.pip(
+        "download",
+        "--no-deps",
+        "-d",
+        str(tmp_path / "dl"),
+        "--index-url",
+        nora.url + "/simple/",
+        "netrc-demo",
+    )
+    assert again.returncode != 0
