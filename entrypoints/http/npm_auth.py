@@ -11,13 +11,14 @@ nothing once access control is switched on.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 
 from domain import errors as e
-from domain.auth.model import Role
+from domain.auth.model import Role, Scope
 from entrypoints.container import Services
 from entrypoints.http.access import (
     AccessDenied,
@@ -38,8 +39,17 @@ class _Login(msgspec.Struct, kw_only=True):
 
 
 class _NewToken(msgspec.Struct, kw_only=True):
+    """npm 11's granular token request (and the legacy ``readonly`` flag)."""
+
     password: str = ""
+    name: str = ""
+    description: str = ""
     readonly: bool = False
+    packages_and_scopes_permission: str = "read-write"
+    packages: list[str] = []
+    packages_all: bool = False
+    scopes: list[str] = []
+    expires: int | None = None
     cidr_whitelist: list[str] = []
 
 
@@ -62,6 +72,8 @@ async def _json(request: Request[Any, Any, Any], kind: type[Any]) -> Any:
 def _npm_token(record: Any, secret: str | None = None) -> dict[str, Any]:
     view = {
         "key": record.id,
+        "name": record.description,
+        "expires": record.expires.isoformat() if record.expires else None,
         "token": secret or f"{record.id[:6]}…",
         "readonly": record.role == Role.READ,
         "cidr_whitelist": [],
@@ -147,9 +159,20 @@ async def _create_token(request: Request[Any, Any, Any], services: Services) -> 
         return _error("log in first", 401)
     if not await services.users.check_password(principal.name, wanted.password):
         return _error("password is incorrect", 401)
-    role = Role.READ if wanted.readonly else principal.role
+    read_only = wanted.readonly or wanted.packages_and_scopes_permission == "read-only"
+    role = Role.READ if read_only else principal.role
+    limits: list[Scope] = []
+    if not wanted.packages_all:
+        limits += [Scope.parse(f"npm:{package}") for package in wanted.packages]
+        limits += [Scope.parse(f"npm:@{scope.lstrip('@')}/*") for scope in wanted.scopes]
+    if wanted.expires is not None and wanted.expires <= 0:
+        raise e.InvalidInput("expires must be a positive number of days", subject="token")
     secret, record = await services.tokens.create(
-        principal.name, min(role, principal.role), description="npm token create"
+        principal.name,
+        min(role, principal.role),
+        scopes=limits,
+        expires_in=None if wanted.expires is None else timedelta(days=wanted.expires),
+        description=(wanted.description or wanted.name or "npm token create")[:200],
     )
     return Response(_npm_token(record, secret), status_code=200)
 

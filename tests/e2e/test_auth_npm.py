@@ -153,3 +153,40 @@ def test_revoked_token_stops_working(server: NoraProcess, tmp_path: Path) -> Non
     result = npm.run("whoami", check=False)
     assert result.returncode != 0
     assert "E401" in result.stderr
+
+
+def test_npm_token_create_and_revoke(server: NoraProcess, tmp_path: Path) -> None:
+    npm = NpmClient(
+        server.url + "/npm/", tmp_path / "tok", token=create_token(server, "carol", "write")
+    )
+    child = pexpect.spawn(
+        "npm",
+        ["token", "create", "--name", "ci-reader", "--packages-and-scopes-permission",
+         "read-only", "--scopes", "@readable", "--expires", "7"],
+        env=npm.env, cwd=str(npm.home),
+        encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    child.expect(r"[Pp]assword")
+    child.sendline(USERS["carol"])
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    created = str(child.before)
+    secret = created[created.index("nora_") :].split()[0].strip("│ ")
+    reader = NpmClient(server.url + "/npm/", tmp_path / "reader", token=secret)
+    assert reader.run("whoami").stdout.strip() == "carol"
+    mine = httpx.get(server.url + "/api/tokens", headers=basic("carol", USERS["carol"])).json()
+    made = next(t for t in mine["tokens"] if t["id"] == secret.split("_")[1])
+    assert (made["role"], made["scopes"], made["description"]) == (
+        "read",
+        ["npm:@readable/*"],
+        "ci-reader",
+    )
+    assert made["expires"] is not None
+    refused = reader.run("publish", cwd=make_package(tmp_path, "carol-ro", "1.0.0"), check=False)
+    assert "403" in refused.stderr
+    key = secret.split("_")[1]
+    npm.run("token", "revoke", key[:8])
+    gone = reader.run("whoami", check=False)
+    assert gone.returncode != 0
+    assert "E401" in gone.stderr
