@@ -162,19 +162,10 @@ class UploadSessions:
         digests = hasher.digests()
         if digests[expected.algorithm] != expected:
             await self.cancel(upload_id)
-            raise DigestMismatch(
-                f"content hashes to {digests[expected.algorithm]}, not {expected}",
-                subject="digest",
-            )
-        key = blob_key(digests["sha256"])
-        try:
-            info = await self._blobs.stat(key)
-        except NotFound:
-            info = await self._blobs.commit(upload_id, key)
-        else:
-            await self._blobs.abort(upload_id)
+            raise _mismatch(digests[expected.algorithm], expected)
+        stored = await _publish(self._blobs, upload_id, digests)
         await self._forget(upload_id)
-        return StoredBlob(info=info, digests=digests)
+        return stored
 
     async def cancel(self, upload_id: str) -> None:
         """Discard the upload; ``NotFound`` if it does not exist."""
@@ -194,10 +185,7 @@ class UploadSessions:
         ``expected`` (if given) must match or nothing is stored; ``algorithms``
         adds digests to compute on the way (npm wants sha1 and sha512).
         """
-        wanted = tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms)))
-        if expected is not None and expected.algorithm not in wanted:
-            wanted = (*wanted, expected.algorithm)
-        hasher = MultiHasher(wanted)
+        hasher = MultiHasher(self._wanted(algorithms, expected))
         upload_id = await self._blobs.begin_upload()
         try:
             await self._blobs.append(upload_id, 0, hashing(chunks, hasher))
@@ -207,18 +195,8 @@ class UploadSessions:
         digests = hasher.digests()
         if expected is not None and digests[expected.algorithm] != expected:
             await self._blobs.abort(upload_id)
-            raise DigestMismatch(
-                f"content hashes to {digests[expected.algorithm]}, not {expected}",
-                subject="digest",
-            )
-        key = blob_key(digests["sha256"])
-        try:
-            info = await self._blobs.stat(key)
-        except NotFound:
-            info = await self._blobs.commit(upload_id, key)
-        else:
-            await self._blobs.abort(upload_id)
-        return StoredBlob(info=info, digests=digests)
+            raise _mismatch(digests[expected.algorithm], expected)
+        return await _publish(self._blobs, upload_id, digests)
 
     async def stage(
         self, chunks: AsyncIterable[bytes], *, algorithms: tuple[str, ...] = ()
@@ -229,7 +207,7 @@ class UploadSessions:
         by (an npm publish may list its attachment before its versions); the
         bytes stay in the upload area until committed or discarded.
         """
-        hasher = MultiHasher(tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms))))
+        hasher = MultiHasher(self._wanted(algorithms, None))
         upload_id = await self._blobs.begin_upload()
         try:
             size = await self._blobs.append(upload_id, 0, hashing(chunks, hasher))
@@ -257,14 +235,7 @@ class UploadSessions:
                     else f"{digest.algorithm} was not computed",
                     subject="digest",
                 )
-        key = blob_key(staged.digests["sha256"])
-        try:
-            info = await self._blobs.stat(key)
-        except NotFound:
-            info = await self._blobs.commit(staged.upload_id, key)
-        else:
-            await self.discard(staged)
-        return StoredBlob(info=info, digests=staged.digests)
+        return await _publish(self._blobs, staged.upload_id, staged.digests)
 
     async def discard(self, staged: StagedBlob) -> None:
         """Drop staged bytes (nothing happens if they are gone already)."""
@@ -285,10 +256,14 @@ class UploadSessions:
         the blob and sets ``result``. If the reader stops early, the source
         fails, or the digest does not match ``expected``, nothing is stored.
         """
-        wanted = tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms)))
-        if expected is not None and expected.algorithm not in wanted:
-            wanted = (*wanted, expected.algorithm)
-        return StoringStream(self._blobs, chunks, MultiHasher(wanted), expected)
+        return StoringStream(
+            self._blobs, chunks, MultiHasher(self._wanted(algorithms, expected)), expected
+        )
+
+    def _wanted(self, algorithms: tuple[str, ...], expected: Digest | None) -> tuple[str, ...]:
+        """sha256 first, then this service's, the caller's and the expected digest's."""
+        extra = () if expected is None else (expected.algorithm,)
+        return tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms, *extra)))
 
     async def expire(self, *, limit: int = 1000) -> int:
         """Discard uploads untouched for longer than the TTL; returns how many."""
@@ -374,17 +349,9 @@ class StoringStream:
                 offset = await self._blobs.append(upload_id, offset, _once(bytes(pending)))
             digests = self._hasher.digests()
             if self._expected is not None and digests[self._expected.algorithm] != self._expected:
-                raise DigestMismatch(
-                    f"content hashes to {digests[self._expected.algorithm]}, not {self._expected}",
-                    subject="digest",
-                )
-            key = blob_key(digests["sha256"])
-            try:
-                info = await self._blobs.stat(key)
-            except NotFound:
-                info = await self._blobs.commit(upload_id, key)
-                upload_id = ""
-            self.result = StoredBlob(info=info, digests=digests)
+                raise _mismatch(digests[self._expected.algorithm], self._expected)
+            self.result = await _publish(self._blobs, upload_id, digests)
+            upload_id = ""
         finally:
             if upload_id:
                 with contextlib.suppress(NotFound):
@@ -393,3 +360,20 @@ class StoringStream:
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+async def _publish(blobs: BlobStore, upload_id: str, digests: dict[str, Digest]) -> StoredBlob:
+    """Make verified upload bytes visible at their content key (or reuse the copy there)."""
+    key = blob_key(digests["sha256"])
+    try:
+        info = await blobs.stat(key)
+    except NotFound:
+        info = await blobs.commit(upload_id, key)
+    else:
+        with contextlib.suppress(NotFound):
+            await blobs.abort(upload_id)
+    return StoredBlob(info=info, digests=digests)
+
+
+def _mismatch(actual: Digest, expected: Digest) -> DigestMismatch:
+    return DigestMismatch(f"content hashes to {actual}, not {expected}", subject="digest")
