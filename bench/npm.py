@@ -7,7 +7,8 @@ Figures:
 - abbreviated packument GET requests/s (httpx loop, Accept install-v1);
 - tarball GET throughput in MiB/s (wrk on a 16 MiB tarball);
 - wall time of ``npm install`` of a project with ``--deps`` dependencies from a warm
-  npm cache (node_modules and lockfile removed, packuments revalidated), median of 5.
+  npm cache (node_modules and lockfile removed, packuments revalidated), median of
+  ``--runs``, the runs alternating between NORA and verdaccio.
 
 verdaccio, pnpm and yarn come from .ci/clients/npm.sh (installed on first use into
 .ci/clients/.npm-tools/). Everything binds and loads 127.0.0.1 only and stops by itself.
@@ -150,39 +151,60 @@ def abbreviated_rps(url: str, seconds: float) -> float:
         return count / (time.monotonic() - start)
 
 
-def npm_install_seconds(registry: str, work: Path, deps: int, runs: int = 5) -> float:
-    """Median wall time of npm install from a warm npm cache (no node_modules, no lockfile)."""
-    home = work / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    npmrc = home / "npmrc"
-    npmrc.write_text(f"registry={registry}\naudit=false\nfund=false\nupdate-notifier=false\n")
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
-    env.update(
-        HOME=str(home), NPM_CONFIG_USERCONFIG=str(npmrc), NPM_CONFIG_CACHE=str(home / "cache")
-    )
-    app = work / "app"
-    app.mkdir(parents=True, exist_ok=True)
-    dependencies = {f"bench-dep-{i:03d}": "^1.0.0" for i in range(deps)}
-    (app / "package.json").write_text(
-        json.dumps({"name": "app", "version": "1.0.0", "dependencies": dependencies})
-    )
+class InstallProject:
+    """A project with ``deps`` dependencies and its own npm home and cache, for one registry."""
 
-    def install() -> float:
-        shutil.rmtree(app / "node_modules", ignore_errors=True)
-        (app / "package-lock.json").unlink(missing_ok=True)
+    def __init__(self, registry: str, work: Path, deps: int) -> None:
+        home = work / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        npmrc = home / "npmrc"
+        npmrc.write_text(f"registry={registry}\naudit=false\nfund=false\nupdate-notifier=false\n")
+        self.env = {k: v for k, v in os.environ.items() if not k.lower().startswith("npm_config_")}
+        self.env.update(
+            HOME=str(home), NPM_CONFIG_USERCONFIG=str(npmrc), NPM_CONFIG_CACHE=str(home / "cache")
+        )
+        self.app = work / "app"
+        self.app.mkdir(parents=True, exist_ok=True)
+        dependencies = {f"bench-dep-{i:03d}": "^1.0.0" for i in range(deps)}
+        (self.app / "package.json").write_text(
+            json.dumps({"name": "app", "version": "1.0.0", "dependencies": dependencies})
+        )
+
+    def install(self) -> float:
+        """Wall time of one npm install without node_modules and lockfile."""
+        shutil.rmtree(self.app / "node_modules", ignore_errors=True)
+        (self.app / "package-lock.json").unlink(missing_ok=True)
         start = time.monotonic()
         subprocess.run(
             ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=app,
-            env=env,
+            cwd=self.app,
+            env=self.env,
             check=True,
             capture_output=True,
             timeout=600,
         )
         return time.monotonic() - start
 
-    install()  # warms the npm cache
-    return median(install() for _ in range(runs))
+
+def npm_install_seconds(
+    registries: dict[str, str], work: Path, deps: int, runs: int
+) -> dict[str, float]:
+    """Median wall time of npm install from a warm npm cache (no node_modules, no lockfile).
+
+    Runs alternate between the registries, so load from other work on the machine
+    and any drift over time weigh on each the same.
+    """
+    projects = {
+        label: InstallProject(registry, work / label, deps)
+        for label, registry in registries.items()
+    }
+    for project in projects.values():
+        project.install()  # warms the npm cache
+    times: dict[str, list[float]] = {label: [] for label in projects}
+    for _ in range(runs):
+        for label, project in projects.items():
+            times[label].append(project.install())
+    return {label: median(values) for label, values in times.items()}
 
 
 def main() -> int:
@@ -190,6 +212,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per figure")
     parser.add_argument("--deps", type=int, default=200, help="dependencies of the install project")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=7, help="npm installs per registry")
     args = parser.parse_args()
     if not (TOOLS / "verdaccio").exists():
         subprocess.run(["bash", str(REPO / ".ci" / "clients" / "npm.sh")], check=True)
@@ -230,8 +253,10 @@ def main() -> int:
                 * big_size
                 / (1024 * 1024)
             )
-            figures["npm_install_s"] = npm_install_seconds(registry, work / label, args.deps)
             results[label] = figures
+        installs = npm_install_seconds(registries, work, args.deps, args.runs)
+        for label, seconds in installs.items():
+            results[label]["npm_install_s"] = seconds
     finally:
         verdaccio.stop()
         nora.stop()
