@@ -334,9 +334,14 @@ class StoringStream:
         self.result: StoredBlob | None = None
 
     async def __aiter__(self) -> AsyncGenerator[bytes, None]:
+        # Each chunk is yielded only when the next one has arrived, and the last
+        # one only once the blob is published: a reader that has every byte can
+        # rely on the blob being stored, and one that hangs up at the very end
+        # cannot cancel the caching.
         upload_id = await self._blobs.begin_upload()
         pending = bytearray()
         offset = 0
+        held: bytes | None = None
         try:
             async for chunk in self._chunks:
                 self._hasher.update(chunk)
@@ -344,7 +349,9 @@ class StoringStream:
                 if len(pending) >= _TEE_BATCH:
                     offset = await self._blobs.append(upload_id, offset, _once(bytes(pending)))
                     pending.clear()
-                yield chunk
+                if held is not None:
+                    yield held
+                held = chunk
             if pending:
                 offset = await self._blobs.append(upload_id, offset, _once(bytes(pending)))
             digests = self._hasher.digests()
@@ -352,6 +359,8 @@ class StoringStream:
                 raise _mismatch(digests[self._expected.algorithm], self._expected)
             self.result = await _publish(self._blobs, upload_id, digests)
             upload_id = ""
+            if held is not None:
+                yield held
         finally:
             if upload_id:
                 with contextlib.suppress(NotFound):

@@ -154,3 +154,14 @@ async def test_tee_stores_what_it_yields(uploads, parts) -> None:  # type: ignor
     assert seen == b"a" * 3_000_000 + b"b"
     assert stream.result is not None
     assert await read(parts[0], stream.result.info.key) == seen
+
+
+async def test_tee_publishes_before_the_last_chunk(uploads, parts) -> None:  # type: ignore[no-untyped-def]
+    stream = uploads.tee(chunks(b"first", b"second", b"last"))
+    seen: list[bytes] = []
+    async for chunk in stream:
+        seen.append(chunk)
+        if chunk == b"last":
+            assert stream.result is not None  # stored before the reader got the end
+    assert seen == [b"first", b"second", b"last"]
+    assert await read(parts[0], stream.result.info.key) == b"firstsecondlast"
