@@ -49,6 +49,37 @@ async def _buffered(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         yield bytes(buffer)
 
 
+async def _write_blocks(handle: BinaryIO, chunks: AsyncIterable[bytes]) -> int:
+    """Write ``chunks`` in ~1 MiB blocks, one block in a worker thread while the next gathers.
+
+    Gathering runs the caller's stream (which may hash on the event loop; hashlib
+    releases the GIL), so hashing and disk writes overlap instead of taking turns.
+    Returns the bytes written. If the stream fails, blocks already handed to the
+    writer are written and the rest are dropped.
+    """
+    send, receive = anyio.create_memory_object_stream[bytes](1)
+    written = 0
+
+    async def writer() -> None:
+        nonlocal written
+        async with receive:
+            async for block in receive:
+                await anyio.to_thread.run_sync(handle.write, block)
+                written += len(block)
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(writer)
+            async with send:
+                async for block in _buffered(chunks):
+                    await send.send(block)
+    except BaseExceptionGroup as group:  # surface the one real failure, as a plain loop would
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+    return written
+
+
 class _FileReader:
     def __init__(self, handle: BinaryIO, info: BlobInfo, start: int, end: int) -> None:
         self._handle: BinaryIO | None = handle
@@ -100,8 +131,7 @@ class FilesystemBlobStore:
         try:
             handle = await anyio.to_thread.run_sync(tmp.open, "wb")
             try:
-                async for block in _buffered(chunks):
-                    await anyio.to_thread.run_sync(handle.write, block)
+                await _write_blocks(handle, chunks)
                 await anyio.to_thread.run_sync(_flush_and_sync, handle)
             finally:
                 handle.close()
@@ -189,9 +219,7 @@ class FilesystemBlobStore:
             if offset != size:
                 raise OffsetMismatch(f"upload is at {size} bytes, not {offset}", expected=size)
             handle.seek(size)
-            async for block in _buffered(chunks):
-                await anyio.to_thread.run_sync(handle.write, block)
-                size += len(block)
+            size += await _write_blocks(handle, chunks)
             await anyio.to_thread.run_sync(handle.flush)
             return size
         except FileNotFoundError:
