@@ -1,32 +1,62 @@
 """OCI benchmark, run by hand (not a test): ``.venv/bin/python bench/oci.py``.
 
-Measures, on this machine and in one run:
+Measures, on this machine and in one run, every target in turn per round
+(``--rounds``, figures are medians, so a burst of load elsewhere hits all alike):
 
-- manifest GET requests/s (wrk, keep-alive) against NORA and against Debian's
-  ``docker-registry`` (the CNCF distribution registry) serving the same image;
-- blob GET throughput (MB/s) of one 256 MiB layer from both, next to reading
-  the same file from disk (page cache);
-- NORA's peak RSS while pushing and pulling a 5 GiB blob, monolithically and
-  in 64 MiB chunks (sampled every 20 ms; bounded means < 100 MB above idle).
+- manifest GET requests/s by tag and by digest (wrk, keep-alive) and the
+  server's CPU time per GET;
+- blob GET throughput (MB/s, curl) of one layer and the server's CPU seconds
+  per GiB sent (steadier than MB/s on shared cores), next to reading the same
+  file from disk (page cache);
+- NORA on uvicorn and granian (``--servers``), with 1 and 2 workers
+  (``--workers``); ``--baseline DIR`` runs the same from another source tree
+  (``git archive <commit> | tar -x -C DIR``) side by side; Debian's
+  ``docker-registry`` (the CNCF distribution registry) serves the same image;
+- with ``--big-gib 5``: NORA's peak RSS while pushing and pulling a 5 GiB blob,
+  monolithically and in 64 MiB chunks (sampled every 20 ms; bounded means
+  < 100 MB above idle); exit status of every server on SIGTERM.
 
 Needs ``wrk`` and ``docker-registry`` (``apt-get install wrk docker-registry``).
 Results go to stdout and bench/results/oci-<time>.json.
 
-Figures on the project's machine (2 shared cores, Debian 12; NORA on uvicorn, one
-worker, filesystem + SQLite; docker-registry 2.8.2; wrk -t2 -c32; curl for blobs).
-Other engineers' test suites ran on the same two cores (load average 3-5), so
-single runs swing by up to 2x; these are the runs of 2026-11-27, same run = same row:
+Figures of 2026-11-27 (2 cores shared with other engineers' test runs, load
+1.2-3; filesystem + SQLite; docker-registry 2.8.2; "base" = commit 36e2160,
+before pathsend and the manifest cache). Medians:
 
-    run                         manifest GET rps      blob GET MB/s (256 MiB)   disk read
-                                nora     registry     nora     registry          MB/s
-    A (5 GiB run, load ~4.5)    1102     835          618      1084              8478
-    B (load ~3)                 1665     1575         2174     2455              8653
-    C (32 MiB layer)            1683     652          758*     649*              16299
-    * C measured with a Python client; A and B with curl.
+    blob GET, 1 GiB layer, 5 rounds      MB/s    server CPU s/GiB
+    nora uvicorn  1 worker               2113    0.46
+    nora uvicorn  2 workers              2172    0.44
+    nora granian  1 worker (pathsend)    1557    0.59
+    nora granian  2 workers (pathsend)   1422    0.59
+    base uvicorn  1 / 2 workers          2180 / 2246   0.44 / 0.44
+    base granian  1 / 2 workers          1505 / 1522   0.59 / 0.57
+    docker-registry                      2432    0.44
+    disk read (page cache)               8172
 
-    5 GiB blob, NORA RSS (run A): idle 61.8 MB; monolithic push peak 66.6 MB
-    (+4.8); chunked push (64 MiB PATCHes) peak 69.3 MB (+7.5); pull peak 73.3 MB
-    (+11.5) at 669 MB/s. Bounded: far under the 100 MB-above-idle budget.
+    (256 MiB layer, 7 rounds, an earlier run: nora uvicorn 1740 / 2082,
+    granian 1675 / 1435, base uvicorn 1833 / 1936, base granian 1860 / 1513,
+    docker-registry 1729, disk 8192.)
+
+    manifest GET (wrk -c32), 5 rounds    by tag   by digest   server CPU us/GET
+    nora uvicorn  1 worker               5549     5844        180
+    nora granian  1 worker               5396     6116        227
+    base uvicorn  1 worker               5622     5906        178
+    base granian  1 worker               5467     6025        222
+    docker-registry                      1650     1713        1106
+    (2 workers, another run: nora uvicorn 9355 / 10041, granian 10104 / 10834;
+    base the same within 2%; docker-registry 1657 / 1702.)
+    wrk -c1, 3 rounds: nora 4747 / 4528, base 4529 / 4761, registry 1028 / 1016.
+
+Reading: on loopback the kernel copy into the receiving socket is charged to
+the sender, so ~0.44 CPU s/GiB is the floor every server here meets; uvicorn
+streaming 4 MiB preads already sits on it, and granian's pathsend does not
+beat granian's own streaming (nor uvicorn). Manifest GETs cost ~180 us of
+CPU in the request pipeline; the manifest-bytes LRU takes a ~390 -> ~20 us
+read out of an isolated get_manifest, but is not visible end to end.
+
+Earlier figures (5 GiB run, before these changes): idle 61.8 MB; monolithic
+push peak 66.6 MB (+4.8); chunked push (64 MiB PATCHes) peak 69.3 MB (+7.5);
+pull peak 73.3 MB (+11.5) at 669 MB/s. Bounded: far under the 100 MB budget.
 """
 
 from __future__ import annotations
@@ -94,6 +124,15 @@ class Server:
             return sum(p.memory_info().rss for p in procs)
         except psutil.Error:
             return 0
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) used so far by the server and its children."""
+        try:
+            proc = psutil.Process(self.process.pid)
+            times = [p.cpu_times() for p in (proc, *proc.children(recursive=True))]
+            return sum(t.user + t.system for t in times)
+        except psutil.Error:
+            return 0.0
 
     def stop(self) -> int:
         """SIGTERM (SIGKILL after 30 s); returns the exit status."""
@@ -201,7 +240,7 @@ def wrk_rps(url: str, seconds: int, connections: int) -> float:
     out = subprocess.run(
         [
             "wrk",
-            "-t2",
+            f"-t{min(2, connections)}",
             f"-c{connections}",
             f"-d{seconds}s",
             "-H",
@@ -365,6 +404,9 @@ def main() -> int:
         type=Path,
         help="another source tree (e.g. a `git archive` of an older commit) run side by side",
     )
+    parser.add_argument(
+        "--only", choices=("all", "blob", "manifest"), default="all", help="what to measure"
+    )
     parser.add_argument("--big-gib", type=float, default=0.0, help="5 for the RSS runs; 0 skips")
     parser.add_argument("--chunk-mib", type=int, default=64)
     args = parser.parse_args()
@@ -402,9 +444,16 @@ def main() -> int:
                 f"{base}/manifests/{digest}",
                 f"{base}/blobs/{layer_digest}",
             )
-            wrk_rps(urls[label][0], 1, args.connections)  # warm up
+            if args.only != "blob":
+                wrk_rps(urls[label][0], 1, args.connections)  # warm up
         samples: dict[str, dict[str, list[float]]] = {
-            label: {"manifest_get_rps": [], "manifest_get_by_digest_rps": [], "blob_get_mbps": []}
+            label: {
+                "manifest_get_rps": [],
+                "manifest_get_by_digest_rps": [],
+                "manifest_cpu_us_per_get": [],
+                "blob_get_mbps": [],
+                "blob_cpu_s_per_gib": [],
+            }
             for label in targets
         }
         disk: list[float] = []
@@ -416,16 +465,28 @@ def main() -> int:
             for label in targets:
                 tag_url, digest_url, blob_url = urls[label]
                 row = samples[label]
-                row["manifest_get_rps"].append(wrk_rps(tag_url, args.seconds, args.connections))
-                row["manifest_get_by_digest_rps"].append(
-                    wrk_rps(digest_url, args.seconds, args.connections)
-                )
-                row["blob_get_mbps"].append(download_mbps(blob_url, len(layer), 1))
-                print(f"round {round_no + 1} {label}: {[v[-1] for v in row.values()]}", flush=True)
+                if args.only in ("all", "manifest"):
+                    before = targets[label].cpu()
+                    rps = wrk_rps(tag_url, args.seconds, args.connections)
+                    used = targets[label].cpu() - before
+                    row["manifest_get_rps"].append(rps)
+                    # server CPU per request: steadier than rps when wrk shares the cores
+                    row["manifest_cpu_us_per_get"].append(used * 1e6 / max(rps * args.seconds, 1))
+                    row["manifest_get_by_digest_rps"].append(
+                        wrk_rps(digest_url, args.seconds, args.connections)
+                    )
+                if args.only in ("all", "blob"):
+                    # server CPU per GiB served: far steadier than MB/s on shared cores
+                    before = targets[label].cpu()
+                    row["blob_get_mbps"].append(download_mbps(blob_url, len(layer), 1))
+                    used = targets[label].cpu() - before
+                    row["blob_cpu_s_per_gib"].append(used * 1024 * MIB / len(layer))
+                last = {key: round(values[-1], 2) for key, values in row.items() if values}
+                print(f"round {round_no + 1} {label}: {last}", flush=True)
             disk.append(disk_mbps(on_disk, len(layer), 1))
         for label, row in samples.items():
             results["targets"][label] = {
-                **{key: round(median(values), 1) for key, values in row.items()},
+                **{key: round(median(values), 2) for key, values in row.items() if values},
                 "samples": row,
                 "idle_rss_mb": round(targets[label].rss() / MIB, 1),
             }
