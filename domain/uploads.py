@@ -167,6 +167,14 @@ class UploadSessions:
         await self._forget(upload_id)
         return stored
 
+    async def exists(self, upload_id: str) -> bool:
+        """True while the upload can still be continued (expired ones are cleaned up)."""
+        try:
+            await self._load(upload_id)
+        except NotFound:
+            return False
+        return True
+
     async def cancel(self, upload_id: str) -> None:
         """Discard the upload; ``NotFound`` if it does not exist."""
         self._hashers.pop(upload_id, None)

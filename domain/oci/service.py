@@ -10,7 +10,7 @@ still refers to. Read-modify-writes go through the MetadataStore's versions.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final
 
 import msgspec
@@ -369,6 +369,24 @@ class ManifestService:
         """Forget the owner of a finished, cancelled or expired upload."""
         with contextlib.suppress(NotFound):
             await self._meta.delete(keys.upload_owner_key(upload_id))
+
+    async def prune_upload_owners(
+        self, alive: Callable[[str], Awaitable[bool]], *, limit: int = 10_000
+    ) -> int:
+        """Forget the owners of uploads that no longer exist (expired ones); returns how many."""
+        pruned = 0
+        after: str | None = None
+        for _ in range(max(1, limit // 200)):
+            page = await self._meta.scan("oci/uploads/", after=after, limit=200)
+            for doc in page.items:
+                upload_id = doc.key.rsplit("/", 1)[-1]
+                if not await alive(upload_id):
+                    await self.release_upload(upload_id)
+                    pruned += 1
+            if page.next_after is None:
+                break
+            after = page.next_after
+        return pruned
 
     # --- blobs --------------------------------------------------------------
 

@@ -84,11 +84,13 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 async def _sweep_uploads(container: Container) -> None:
     """Discard abandoned uploads now and then, so their bytes do not pile up."""
-    uploads = Services(container).uploads
+    services = Services(container)
+    uploads = services.uploads
     while True:
         await anyio.sleep(_SWEEP_INTERVAL)
         try:
             removed = await uploads.expire()
+            await services.oci.prune_upload_owners(uploads.exists)
         except NoraError as exc:
             _log.warning("upload sweep failed", extra={"fields": {"error": exc.detail}})
         else:

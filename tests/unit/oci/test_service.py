@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -304,3 +305,20 @@ async def test_a_referrers_page_stays_under_the_manifest_size(
     assert 1 <= len(page.items) < 5
     assert len(ManifestService.referrers_index(page.items)) < 1000 + 200
     assert page.next_last == page.items[-1].digest
+
+
+async def test_owners_of_expired_uploads_are_pruned() -> None:
+    clock = FixedClock()
+    reg = Registry()
+    reg.uploads = UploadSessions(reg.blobs, reg.meta, clock, ttl=timedelta(hours=1))
+    stale = await reg.uploads.start()
+    await reg.oci.bind_upload(stale.id, "team/app")
+    clock.advance(timedelta(minutes=50))
+    live = await reg.uploads.start()
+    await reg.oci.bind_upload(live.id, "team/app")
+    clock.advance(timedelta(minutes=20))
+    assert await reg.uploads.expire() == 1
+    assert await reg.oci.prune_upload_owners(reg.uploads.exists) == 1
+    await reg.oci.check_upload(live.id, "team/app")
+    with pytest.raises(NotFound):
+        await reg.oci.check_upload(stale.id, "team/app")
