@@ -8,6 +8,7 @@ lifespan opens them at start-up and :func:`close_container` closes them.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -217,74 +218,74 @@ class Services:
 
     Litestar validates handler parameters by type; a dependency-injector
     container instance is a ``DynamicContainer``, so handlers receive this
-    plain wrapper instead and get precise types for every port.
+    plain wrapper instead and get precise types for every port. Every product
+    is a singleton, so each is looked up once and kept (hot paths read several
+    per request); override providers before the first request.
     """
-
-    __slots__ = ("container",)
 
     def __init__(self, container: Container) -> None:
         self.container = container
 
-    @property
+    @cached_property
     def settings(self) -> Settings:
         return self.container.settings()
 
-    @property
+    @cached_property
     def blobs(self) -> BlobStore:
         return self.container.blob_store()
 
-    @property
+    @cached_property
     def meta(self) -> MetadataStore:
         return self.container.metadata_store()
 
-    @property
+    @cached_property
     def upstream(self) -> Upstream:
         return self.container.upstream()
 
-    @property
+    @cached_property
     def uploads(self) -> UploadSessions:
         return self.container.uploads()
 
-    @property
+    @cached_property
     def oci(self) -> ManifestService:
         return self.container.oci()
 
-    @property
+    @cached_property
     def oci_proxy(self) -> OciProxy | None:
         return self.container.oci_proxy()
 
-    @property
+    @cached_property
     def npm(self) -> NpmRegistry:
         return self.container.npm()
 
-    @property
+    @cached_property
     def pypi(self) -> PypiRegistry:
         return self.container.pypi()
 
-    @property
+    @cached_property
     def authenticator(self) -> Authenticator:
         return self.container.authenticator()
 
-    @property
+    @cached_property
     def tokens(self) -> TokenService:
         return self.container.tokens()
 
-    @property
+    @cached_property
     def sessions(self) -> SessionTokens:
         return self.container.sessions()
 
-    @property
+    @cached_property
     def activity(self) -> ActivityLog:
         return self.container.activity()
 
-    @property
+    @cached_property
     def access_policy(self) -> AccessPolicy:
         return self.container.access_policy()
 
-    @property
+    @cached_property
     def rate_limiter(self) -> RateLimiter:
         return self.container.rate_limiter()
 
-    @property
+    @cached_property
     def users(self) -> UserDirectory:
         return self.container.users()

@@ -3,8 +3,11 @@
 Generous budgets (thousands of reads a minute) would otherwise cost a storage
 round trip on every request, so hits are counted locally and charged to the
 shared storage in batches of up to 16 (never more than 2 % of the budget):
-the budget is then enforced to within one batch per process. Small budgets
-(failed logins) are charged one by one, exactly.
+the budget is then enforced to within one batch per process. They use the
+sliding-window counter (two counters per key); an exact moving window keeps a
+timestamp per hit, which for a budget of thousands is thousands of entries
+shifted on every charge. Small budgets (failed logins) are charged one by
+one, exactly, in a moving window.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections.abc import Mapping
 
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from domain.errors import Transient
@@ -39,7 +42,8 @@ class LimitsRateLimiter:
         self._blocked: dict[tuple[str, str], float] = {}
         options = {"implementation": "redispy"} if "redis" in storage_url.split(":", 1)[0] else {}
         storage = storage_from_string(_async_url(storage_url), **options)
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._exact = MovingWindowRateLimiter(storage)
+        self._approximate = SlidingWindowCounterRateLimiter(storage)
 
     async def hit(self, budget: str, key: str) -> int | None:
         item = self._items.get(budget)
@@ -58,10 +62,11 @@ class LimitsRateLimiter:
             self._pending[slot] = count
             return None
         self._pending.pop(slot, None)
+        limiter = self._limiter(budget)
         try:
-            if await self._limiter.hit(item, budget, key, cost=count):
+            if await limiter.hit(item, budget, key, cost=count):
                 return None
-            stats = await self._limiter.get_window_stats(item, budget, key)
+            stats = await limiter.get_window_stats(item, budget, key)
         except Exception as exc:  # the storage library raises its own driver errors
             raise Transient(f"rate-limit storage failed: {type(exc).__name__}") from exc
         if self._batch[budget] > 1:
@@ -72,13 +77,17 @@ class LimitsRateLimiter:
         item = self._items.get(budget)
         if item is None:
             return None
+        limiter = self._limiter(budget)
         try:
-            if await self._limiter.test(item, budget, key):
+            if await limiter.test(item, budget, key):
                 return None
-            stats = await self._limiter.get_window_stats(item, budget, key)
+            stats = await limiter.get_window_stats(item, budget, key)
         except Exception as exc:  # the storage library raises its own driver errors
             raise Transient(f"rate-limit storage failed: {type(exc).__name__}") from exc
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def _limiter(self, budget: str) -> MovingWindowRateLimiter | SlidingWindowCounterRateLimiter:
+        return self._exact if self._batch[budget] == 1 else self._approximate
 
 
 def _async_url(url: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import ipaddress
 import logging
 import re
@@ -99,9 +98,10 @@ PATH_ROLES: tuple[tuple[re.Pattern[str], str, Role | None], ...] = (
 
 def role_for(template: str, method: str, path: str) -> Role | None:
     """The role a request needs; admin for anything undeclared (fail closed)."""
-    for pattern, wanted_method, role in PATH_ROLES:
-        if method == wanted_method and pattern.fullmatch(path):
-            return role
+    if path.startswith("/npm/-/"):  # the only catch-all with exceptions (PATH_ROLES)
+        for pattern, wanted_method, role in PATH_ROLES:
+            if method == wanted_method and pattern.fullmatch(path):
+                return role
     roles = ROUTE_ROLES.get(template)
     if roles is None:
         return A
@@ -276,27 +276,25 @@ class _CredentialCache:
     Clients send the same header with every request (pip and Maven even send
     Basic passwords each time); re-checking it every time would cost a bcrypt
     cache probe or a token lookup per request. Entries live ``ttl`` seconds,
-    keyed by a hash of the header, so a revoked token stops working at once in
-    the process that revoked it (which clears the cache) and within ``ttl``
-    everywhere else.
+    keyed by the header itself (it is in this process's memory for the
+    request anyway), so a revoked token stops working at once in the process
+    that revoked it (which clears the cache) and within ``ttl`` everywhere else.
     """
 
     def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
         self.ttl = ttl
         self.size = size
-        self._entries: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def get(self, header: str) -> Principal | None:
-        key = hashlib.sha256(header.encode("utf-8", "surrogateescape")).digest()
-        entry = self._entries.get(key)
+        entry = self._entries.get(header)
         if entry is None or entry[1] < time.monotonic():
             return None
         return entry[0]
 
     def put(self, header: str, principal: Principal) -> None:
-        key = hashlib.sha256(header.encode("utf-8", "surrogateescape")).digest()
-        self._entries[key] = (principal, time.monotonic() + self.ttl)
-        self._entries.move_to_end(key)
+        self._entries[header] = (principal, time.monotonic() + self.ttl)
+        self._entries.move_to_end(header)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
