@@ -120,10 +120,7 @@ class NpmController(Controller):
                 return Response({"ok": True, **tags}, status_code=201)
             raise e.NotFound("no such npm endpoint", subject="route")
         if parts[:1] == ["-"]:
-            answer = await npm_auth.dispatch(request, services, parts[1:])
-            if answer is not None:
-                return answer
-            raise e.NotFound("no such npm endpoint", subject="route")
+            return await _account(request, services, parts[1:])
         name, rest = _split_name(parts)
         rev: str | None = None
         if len(rest) == 2 and rest[0] == "-rev":
@@ -153,10 +150,7 @@ class NpmController(Controller):
                 return Response({"ok": True, **tags}, status_code=200)
             raise e.NotFound("no such npm endpoint", subject="route")
         if parts[:1] == ["-"]:
-            answer = await npm_auth.dispatch(request, services, parts[1:])
-            if answer is not None:
-                return answer
-            raise e.NotFound("no such npm endpoint", subject="route")
+            return await _account(request, services, parts[1:])
         name, rest = _split_name(parts)
         if len(rest) == 2 and rest[0] == "-rev":
             await npm.unpublish(name, rest[1])
@@ -190,6 +184,16 @@ class NpmController(Controller):
         }
         answer = await services.npm.audit(kind, body, forwarded)
         return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+async def _account(
+    request: Request[Any, Any, Any], services: Services, parts: list[str]
+) -> Response[Any]:
+    """The login, whoami and token endpoints under /npm/-/, or npm's 404."""
+    answer = await npm_auth.dispatch(request, services, parts)
+    if answer is None:
+        raise e.NotFound("no such npm endpoint", subject="route")
+    return answer
 
 
 async def _special_get(

@@ -185,11 +185,12 @@ def test_two_workers_share_data_and_sum_metrics(start_nora) -> None:  # type: ig
     assert server.wait(timeout=30) == 0
 
 
-def test_sigterm_drains_an_in_flight_upload(start_nora) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("server_kind", ["uvicorn", "granian"])
+def test_sigterm_drains_an_in_flight_upload(start_nora, server_kind: str) -> None:  # type: ignore[no-untyped-def]
     import socket
     import time
 
-    server: NoraProcess = start_nora()
+    server: NoraProcess = start_nora(env={"NORA_SERVER": server_kind})
     started = httpx.post(server.url + "/v2/drain/app/blobs/uploads/")
     assert started.status_code == 202
     location = started.headers["location"]
