@@ -44,6 +44,9 @@ def _shape_ok(fmt: str, response: httpx.Response, status: int) -> None:
         assert response.json()["errors"][0]["code"] == code
     elif fmt == "npm":
         assert set(response.json()) == {"error"}
+    elif fmt == "pypi":
+        assert response.headers["content-type"].startswith("text/plain")
+        assert response.text
     else:
         assert "error" in response.json()
     if status == 401:
@@ -286,3 +289,36 @@ def test_cli_token_commands_are_in_the_trail(server: NoraProcess) -> None:
         ).status_code
         == 401
     )
+
+
+WRITES = [
+    ("docker", "POST", "/v2/ro/app/blobs/uploads/"),
+    ("docker", "PATCH", "/v2/ro/app/blobs/uploads/0123456789abcdef0123456789abcdef"),
+    ("docker", "PUT", "/v2/ro/app/blobs/uploads/0123456789abcdef0123456789abcdef"),
+    ("docker", "PUT", "/v2/ro/app/manifests/v1"),
+    ("docker", "DELETE", "/v2/ro/app/manifests/v1"),
+    ("docker", "DELETE", "/v2/ro/app/blobs/sha256:" + "0" * 64),
+    ("npm", "PUT", "/npm/ro-pkg"),
+    ("npm", "PUT", "/npm/-/package/ro-pkg/dist-tags/beta"),
+    ("npm", "DELETE", "/npm/-/package/ro-pkg/dist-tags/beta"),
+    ("npm", "DELETE", "/npm/ro-pkg/-rev/1"),
+    ("npm", "DELETE", "/npm/ro-pkg/-/ro-pkg-1.0.0.tgz/-rev/1"),
+    ("pypi", "POST", "/pypi/"),
+    ("pypi", "POST", "/pypi/ro-pkg/1.0/yank"),
+    ("pypi", "POST", "/pypi/ro-pkg/1.0/unyank"),
+    ("pypi", "DELETE", "/pypi/ro-pkg/1.0"),
+    ("pypi", "DELETE", "/pypi/ro-pkg/1.0/ro_pkg-1.0-py3-none-any.whl"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "method", "path"), WRITES)
+def test_read_only_token_is_refused_on_every_write(
+    server: NoraProcess, fmt: str, method: str, path: str
+) -> None:
+    reader = api_token(server, "carol", "read")
+    bearer = {"Authorization": f"Bearer {reader}", "Content-Type": "application/json"}
+    response = httpx.request(method, server.url + path, headers=bearer, content=b"{}")
+    _shape_ok(fmt, response, 403)
+    basic_token = {**basic("__token__", reader), "Content-Type": "application/json"}
+    again = httpx.request(method, server.url + path, headers=basic_token, content=b"{}")
+    _shape_ok(fmt, again, 403)

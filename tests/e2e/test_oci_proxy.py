@@ -168,3 +168,54 @@ def test_head_of_an_uncached_blob_asks_the_upstream_and_fetches_nothing(start_no
     upstream.stop()
     down = httpx.head(f"{proxy.url}/v2/lib/headed/blobs/sha256:{'3' * 64}")
     assert down.status_code == 503
+
+
+def test_upstream_token_challenge_anonymous_and_with_credentials(  # type: ignore[no-untyped-def]
+    start_nora, tmp_path: Path
+) -> None:
+    """The upstream is a NORA with access control: it answers 401 with a Bearer challenge."""
+    from tests.e2e.auth_support import USERS, auth_env, basic
+
+    upstream: NoraProcess = start_nora(env=auth_env(tmp_path, NORA_AUTH_LOGIN_RATE=""))
+    bob = basic("bob", USERS["bob"])
+    layer = os.urandom(2048)
+    with httpx.Client(headers=bob) as client:
+        for blob in (b"{}", layer):
+            digest = "sha256:" + __import__("hashlib").sha256(blob).hexdigest()
+            done = client.post(
+                f"{upstream.url}/v2/guarded/app/blobs/uploads/",
+                params={"digest": digest},
+                content=blob,
+            )
+            assert done.status_code == 201, done.text
+        doc = image_doc(
+            "sha256:" + __import__("hashlib").sha256(b"{}").hexdigest(),
+            "sha256:" + __import__("hashlib").sha256(layer).hexdigest(),
+            len(layer),
+        )
+        put = client.put(
+            f"{upstream.url}/v2/guarded/app/manifests/v1",
+            content=json.dumps(doc).encode(),
+            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+        )
+        assert put.status_code == 201, put.text
+    challenge = httpx.get(f"{upstream.url}/v2/guarded/app/manifests/v1")
+    assert challenge.status_code == 401
+    assert challenge.headers["www-authenticate"].startswith("Bearer realm=")
+
+    # without credentials the upstream's token endpoint refuses: a clean error, no 500
+    anonymous = start_nora(env={"NORA_DOCKER_PROXIES": upstream.url})
+    refused = httpx.get(f"{anonymous.url}/v2/guarded/app/manifests/v1")
+    assert refused.status_code in (401, 404, 503)
+    assert "errors" in refused.json()
+
+    host = upstream.url.split("://", 1)[1]
+    with_credentials = start_nora(env={"NORA_DOCKER_PROXIES": f"http://bob:{USERS['bob']}@{host}"})
+    pulled = httpx.get(f"{with_credentials.url}/v2/guarded/app/manifests/v1")
+    assert pulled.status_code == 200, pulled.text
+    layer_url = f"{with_credentials.url}/v2/guarded/app/blobs/{doc['layers'][0]['digest']}"  # type: ignore[index]
+    assert httpx.get(layer_url).content == layer
+    tokens = [line for line in upstream.log().splitlines() if '"path":"/auth/token"' in line]
+    assert any('"status":200' in line for line in tokens)  # the Bearer dance happened
+    # the credentials reached the upstream as a login there, never as a log line
+    assert USERS["bob"] not in upstream.log() + with_credentials.log()
