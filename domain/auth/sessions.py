@@ -82,7 +82,12 @@ class SessionTokens:
 
     async def verify(self, token: str) -> Principal:
         """The principal a valid, unexpired token stands for; ``Unauthenticated`` otherwise."""
-        if not token.startswith(_PREFIX) or token.count(".") != 2 or len(token) > 8192:
+        if (
+            not token.startswith(_PREFIX)
+            or token.count(".") != 2
+            or len(token) > 8192
+            or not token.isascii()
+        ):
             raise Unauthenticated("not a session token", subject="token")
         payload, signature = token[len(_PREFIX) :].split(".")
         expected = _b64(hmac.new(await self._key(), payload.encode(), sha256).digest())
