@@ -76,7 +76,7 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 
     from domain.auth.activity import ActivityEvent
     from domain.auth.model import Role, Scope
-    from domain.errors import NoraError
+    from domain.errors import InvalidInput, NoraError
     from entrypoints.container import build_container, close_container
 
     async def run() -> int:
@@ -98,7 +98,10 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 
         try:
             if args.action == "create":
-                expires = None if args.expires_days is None else timedelta(days=args.expires_days)
+                days = args.expires_days
+                if days is not None and not 0 < days <= 36500:
+                    raise InvalidInput("--expires-days must be between 0 and 36500")
+                expires = None if days is None else timedelta(days=days)
                 secret, record = await tokens.create(
                     args.user,
                     Role.parse(args.role),

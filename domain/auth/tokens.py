@@ -29,6 +29,7 @@ __all__ = ["TOKEN_PREFIX", "TokenService"]
 
 TOKEN_PREFIX: Final = "nora_"
 _TOKEN = re.compile(r"nora_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+_LONGEST: Final = timedelta(days=36500)
 _decoder = msgspec.json.Decoder(ApiToken)
 _encoder = msgspec.json.Encoder()
 
@@ -61,8 +62,8 @@ class TokenService:
         description: str = "",
     ) -> tuple[str, ApiToken]:
         """A new token; returns the secret (shown once) and the stored record."""
-        if expires_in is not None and expires_in <= timedelta(0):
-            raise InvalidInput("expiry must be in the future", subject="token")
+        if expires_in is not None and not timedelta(0) < expires_in <= _LONGEST:
+            raise InvalidInput("expiry must be between now and 100 years", subject="token")
         if len(description) > 200:
             raise InvalidInput("description is too long", subject="token")
         token_id = secrets.token_hex(8)

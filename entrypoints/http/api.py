@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
@@ -23,7 +23,7 @@ class NewToken(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     role: str = "read"
     scopes: list[str] = []
-    expires_in_days: float | None = None
+    expires_in_days: Annotated[float, msgspec.Meta(gt=0, le=36500)] | None = None
     description: str = ""
     owner: str | None = None
     """Admins may create tokens for another user."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
@@ -49,7 +49,7 @@ class _NewToken(msgspec.Struct, kw_only=True):
     packages: list[str] = []
     packages_all: bool = False
     scopes: list[str] = []
-    expires: int | None = None
+    expires: Annotated[int, msgspec.Meta(ge=1, le=36500)] | None = None
     cidr_whitelist: list[str] = []
 
 
