@@ -234,3 +234,23 @@ def test_upload_past_the_body_limit_is_refused(
         fields = _form(data, wheel.name, "huge-demo", "1.0")
         text = _refused(small, client, data, wheel.name, fields, project="huge-demo", status=413)
     assert "too large" in text.lower()
+
+
+def test_uv_publish_check_url_skips_what_is_there(nora: NoraProcess, tmp_path: Path) -> None:
+    """twine 7 refuses --skip-existing for any repository but PyPI (before sending a byte);
+    uv's equivalent, --check-url, works against NORA: the second publish skips the file."""
+    from tests.e2e.pypi_support import BIN, run
+
+    wheel = make_wheel(tmp_path, "uv-skip-demo", "1.0")
+    env = client_env(tmp_path / "home")
+    publish = [
+        str(BIN / "uv"), "publish", "--publish-url", nora.url + "/pypi/",
+        "--check-url", nora.url + "/simple/", "-u", "x", "-p", "y", str(wheel),
+    ]  # fmt: skip
+    first = run(publish, env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = _stored(nora)
+    second = run(publish, env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "skipping" in (second.stdout + second.stderr).lower()
+    assert _stored(nora) == before
