@@ -376,6 +376,7 @@ async def _credentials(header: str, services: Services) -> Principal:
 # ---------------------------------------------------------------- rendering
 
 _DOCKER_CODES: Final = {401: "UNAUTHORIZED", 403: "DENIED", 429: "TOOMANYREQUESTS"}
+_SAFE_NAME: Final = re.compile(r"[a-z0-9._/-]{1,255}")
 
 
 def render_denied(request: Request[Any, Any, Any], exc: AccessDenied) -> Response[Any]:
@@ -413,7 +414,7 @@ def _docker_challenge(request: Request[Any, Any, Any], exc: AccessDenied) -> str
     services: Services = request.app.state["services"]
     base = services.settings.public_url or str(request.base_url).rstrip("/")
     challenge = f'Bearer realm="{base}/auth/token",service="nora"'
-    if exc.name:
+    if exc.name and _SAFE_NAME.fullmatch(exc.name):  # a header carries only what OCI names allow
         actions = "pull" if exc.needed in (None, R) else "pull,push"
         challenge += f',scope="repository:{exc.name}:{actions}"'
     elif request.url.path.startswith("/v2/_catalog"):

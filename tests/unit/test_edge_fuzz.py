@@ -154,3 +154,45 @@ def test_no_request_is_a_500(  # type: ignore[no-untyped-def]
             return
         raise
     assert response.status_code < 500, (method, path, query, headers, body, response.text[:300])
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    from adapters.auth.htpasswd import hash_password
+
+    htpasswd = tmp_path_factory.mktemp("users") / "htpasswd"
+    htpasswd.write_text(f"bob:{hash_password('builder', rounds=4)}\n")
+    settings_ = Settings(
+        storage_mode="memory",
+        metadata_url="memory://",
+        auth_enabled=True,
+        auth_htpasswd_file=str(htpasswd),
+        auth_login_rate="",
+        auth_anonymous_read=True,
+    )
+    with TestClient(create_app(build_container(settings_)), raise_server_exceptions=False) as c:
+        yield c
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.sampled_from(["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"]),
+    _paths,
+    _headers,
+    _bodies,
+    st.sampled_from([None, "Basic Ym9iOmJ1aWxkZXI=", "Basic Ym9iOng=", "Bearer junk", "x"]),
+)
+def test_no_request_is_a_500_with_access_control(  # type: ignore[no-untyped-def]
+    secured, method: str, path: str, headers: dict[str, str], body: bytes, credentials: str | None
+) -> None:
+    if credentials:
+        headers = {**headers, "authorization": credentials}
+    try:
+        response = secured.request(method, path, headers=headers, content=body)
+    except Exception as exc:  # the test client refusing to build the request is not the server
+        if type(exc).__module__.startswith("httpx"):
+            return
+        raise
+    assert response.status_code < 500, (method, path, headers, body, response.text[:300])

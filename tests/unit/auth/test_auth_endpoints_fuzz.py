@@ -104,3 +104,22 @@ def test_forwarded_for_never_fails(header: str, peer: str) -> None:
     assert isinstance(result, str)
     if not peer.startswith("10."):
         assert result == peer
+
+
+def test_challenge_for_a_name_no_header_can_carry(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from adapters.auth.htpasswd import hash_password
+
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(f"bob:{hash_password('builder', rounds=4)}\n")
+    settings_ = Settings(
+        storage_mode="memory",
+        metadata_url="memory://",
+        auth_enabled=True,
+        auth_htpasswd_file=str(htpasswd),
+    )
+    with TestClient(create_app(build_container(settings_))) as secured:
+        response = secured.get("/v2/\u0102\u00d3Z/manifests/v1")
+        assert response.status_code == 401
+        assert "scope=" not in response.headers["www-authenticate"]
+        named = secured.get("/v2/team/app/manifests/v1")
+        assert 'scope="repository:team/app:pull"' in named.headers["www-authenticate"]
