@@ -277,7 +277,8 @@ async def _negotiate(
     not list either); an OCI index is MANIFEST_UNKNOWN. Unlike distribution,
     a wildcard accepts every type, and without any Accept header the stored
     manifest is served as it is (distribution rewrites or refuses then; curl
-    and many scripts send none).
+    and many scripts send none). A manifest asked for by digest is always
+    served as stored, whatever the Accept list.
     """
     listed = _accepted(call)
     if (
@@ -308,6 +309,8 @@ async def _negotiate(
                 subject="manifest",
             )
         return manifest
+    if not isinstance(reference, str):
+        return manifest  # by digest the content is fixed: served as stored, as distribution does
     if not _accepts(listed, manifest.media_type):
         raise e.NotFound(
             f"manifest is {manifest.media_type}, which the Accept header excludes",

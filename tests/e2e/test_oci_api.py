@@ -179,6 +179,11 @@ def test_tagged_index_for_a_client_that_does_not_list_its_type(nora: NoraProcess
             assert answer.status_code == 200
             assert answer.headers["content-type"] == media_type
             assert answer.headers["docker-content-digest"] == lists[tag]
+        # by digest the stored list or index is served whatever the client lists
+        by_digest = get(lists[tag], DOCKER)
+        assert by_digest.status_code == 200
+        assert by_digest.headers["content-type"] == media_type
+        assert by_digest.headers["docker-content-digest"] == lists[tag]
 
 
 def test_pull_of_missing_things(nora: NoraProcess) -> None:
