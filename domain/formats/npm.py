@@ -127,6 +127,25 @@ _meta_decoder = msgspec.json.Decoder(NpmPackageMeta)
 _json = msgspec.json.Encoder()
 
 
+class _UpstreamSearch(msgspec.Struct):
+    objects: list[Any] = []
+    total: int = 0
+
+
+_MAX_SEARCH = 4 * 1024 * 1024
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _query(params: Mapping[str, str]) -> str:
+    """A URL query string with every value percent-encoded (RFC 3986 unreserved kept)."""
+
+    def encode(value: str) -> str:
+        raw = value.encode("utf-8", "surrogatepass")
+        return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in raw)
+
+    return "&".join(f"{encode(key)}={encode(value)}" for key, value in params.items())
+
+
 class NpmRegistry:
     """npm's registry API over a :class:`PackageIndex` and an optional upstream.
 
@@ -265,12 +284,57 @@ class NpmRegistry:
         return dict(snap.package.dist_tags)
 
     async def search(self, text: str, *, size: int, offset: int, base: str) -> bytes:
-        """GET /npm/-/v1/search: hosted packages in the public registry's response shape."""
+        """GET /npm/-/v1/search in the public registry's response shape.
+
+        Hosted packages come first; with an upstream configured, its results
+        fill the rest of the page (names hosted here are left out, as they
+        shadow the upstream everywhere). An upstream that fails or answers
+        badly only means hosted results.
+        """
         size = max(0, min(size, 250))
-        page = await self.index.search(text, size=size, offset=max(0, offset))
+        offset = max(0, offset)
+        page = await self.index.search(text, size=size, offset=offset)
         now = _iso(self._clock.now())
-        objects = [_search_object(hit.package, hit.score, base) for hit in page.items]
-        return _json.encode({"objects": objects, "total": page.total, "time": now})
+        objects: list[Any] = [_search_object(hit.package, hit.score, base) for hit in page.items]
+        total = page.total
+        if self._upstream is not None and self._upstream_url and len(objects) < size:
+            upstream_objects, upstream_total = await self._upstream_search(
+                text, size=size - len(objects), offset=max(0, offset - page.total)
+            )
+            objects += upstream_objects
+            total += upstream_total
+        return _json.encode({"objects": objects, "total": total, "time": now})
+
+    async def _upstream_search(self, text: str, *, size: int, offset: int) -> tuple[list[Any], int]:
+        assert self._upstream is not None
+        query = _query({"text": text, "size": str(size), "from": str(offset)})
+        try:
+            async with self._upstream.fetch(
+                f"{self._upstream_url}/-/v1/search?{query}", {"Accept": _JSON}
+            ) as response:
+                if response.status != 200:
+                    return [], 0
+                data = b""
+                async for chunk in response.body():
+                    data += chunk
+                    if len(data) > _MAX_SEARCH:
+                        return [], 0
+        except Transient:
+            return [], 0
+        try:
+            answer = msgspec.json.decode(data, type=_UpstreamSearch)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return [], 0
+        kept: list[Any] = []
+        for item in answer.objects[:size]:
+            name = item.get("package", {}).get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                continue
+            try:
+                await self.index.get(name)
+            except (NotFound, InvalidInput):
+                kept.append(item)  # not hosted here: the upstream's package
+        return kept, max(0, answer.total)
 
     # --------------------------------------------------------------- writes
 

@@ -125,3 +125,26 @@ def test_audit_is_answered_with_an_upstream(
     )
     assert response.status_code == 200
     assert isinstance(response.json(), dict)
+
+
+def test_search_includes_the_upstream_behind_hosted_packages(
+    upstream: Verdaccio,
+    start_nora,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    seed = NpmClient(upstream.url, tmp_path / "seed")
+    seed.run("publish", cwd=make_package(tmp_path / "u", "findme-upstream", "1.0.0"))
+    seed.run("publish", cwd=make_package(tmp_path / "u", "findme-shadowed", "1.0.0"))
+    nora: NoraProcess = start_nora(env={"NORA_NPM_PROXY": upstream.url})
+    npm = NpmClient(nora.url + "/npm/", tmp_path / "client")
+    npm.run("publish", cwd=make_package(tmp_path / "l", "findme-hosted", "1.0.0"))
+    npm.run("publish", cwd=make_package(tmp_path / "l", "findme-shadowed", "2.0.0"))
+    found = json.loads(npm.run("search", "findme", "--json").stdout)
+    names = [item["name"] for item in found]
+    assert sorted(names) == ["findme-hosted", "findme-shadowed", "findme-upstream"]
+    assert names.index("findme-upstream") == 2  # hosted packages come first
+    shadowed = [item for item in found if item["name"] == "findme-shadowed"]
+    assert [item["version"] for item in shadowed] == ["2.0.0"]
+    upstream.stop()
+    offline = json.loads(npm.run("search", "findme", "--json").stdout)
+    assert sorted(item["name"] for item in offline) == ["findme-hosted", "findme-shadowed"]
