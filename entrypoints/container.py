@@ -118,6 +118,7 @@ def _pypi(
         upstreams=urls,
         ttl=timedelta(seconds=settings.pypi_metadata_ttl),
         max_file_bytes=settings.body_limit_mb * 1024 * 1024,
+        meta=meta,
     )
 
 

@@ -50,7 +50,7 @@ from domain.formats.pypi_names import (
 from domain.formats.pypi_simple import SimpleFile, SimpleProject, parse_project_page, render_index
 from domain.formats.pypi_simple import render_project as _render_project
 from domain.formats.zipread import read_directory, read_member
-from domain.keys import blob_key
+from domain.keys import blob_key, join
 from domain.packages import NewFile, Package, PackageFile, PackageIndex, RenderCache, Snapshot
 from domain.ports import BlobStore, Clock, MetadataStore
 from domain.proxy import CachedDocument, PullThrough
@@ -203,6 +203,8 @@ class PypiRegistry:
         upstreams: upstream simple-index base URLs (``.../simple``), tried in order.
         ttl: how long a proxied page is served before it is revalidated.
         max_file_bytes: largest accepted upload.
+        meta: where deleted file names are remembered, so none is ever reused
+            (as on PyPI: a name once published always meant the same bytes).
     """
 
     def __init__(
@@ -217,8 +219,10 @@ class PypiRegistry:
         ttl: timedelta = timedelta(minutes=10),
         renders: RenderCache | None = None,
         max_file_bytes: int = 10 * 1024**3,
+        meta: MetadataStore | None = None,
     ) -> None:
         self.index = index
+        self._meta = meta
         self._blobs = blobs
         self._uploads = uploads
         self._clock = clock
@@ -557,6 +561,10 @@ class PypiRegistry:
         snap = await self._existing(name)
         if snap is not None and snap.package.find_file(filename) is not None:
             raise Conflict(f"{filename} was uploaded before", subject="file")
+        if await self._retired(name, filename):
+            raise Conflict(
+                f"{filename} was deleted; a file name is never used twice", subject="file"
+            )
         existed = await self._exists(blob_key(Digest("sha256", computed)))
         try:
             stored = await self._uploads.commit(upload_id, Digest("sha256", computed))
@@ -696,7 +704,9 @@ class PypiRegistry:
         stored = _same_version(snap.package, _version_or_missing(version))
         if stored is None:
             raise NotFound(f"{name[:100]} {version[:50]} not found", subject="version")
+        filenames = [f.filename for f in snap.package.versions[stored].files]
         await self.index.delete_versions(snap.package.name, [stored])
+        await self._retire(name, filenames)
 
     async def delete_file(self, name: str, version: str, filename: str) -> None:
         """Delete one file; an emptied release goes, and an emptied project too."""
@@ -720,6 +730,25 @@ class PypiRegistry:
             return current
 
         await self.index.update(normal, change)
+        await self._retire(name, [filename])
+
+    async def _retire(self, name: str, filenames: Sequence[str]) -> None:
+        if self._meta is None:
+            return
+        for filename in filenames:
+            await self._meta.put(self._retired_key(name, filename), b"")
+
+    async def _retired(self, name: str, filename: str) -> bool:
+        if self._meta is None:
+            return False
+        try:
+            await self._meta.get(self._retired_key(name, filename))
+        except NotFound:
+            return False
+        return True
+
+    def _retired_key(self, name: str, filename: str) -> str:
+        return join("pypi-retired", self.normalised(name), filename)
 
     # ------------------------------------------------------------------ JSON API
 

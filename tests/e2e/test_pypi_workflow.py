@@ -370,3 +370,10 @@ def test_json_api_delete_file_and_release(
     assert files[0].name in page
     assert http.delete("/pypi/json-demo/1.0.0").status_code == 200
     assert http.get("/simple/json-demo/").status_code == 404
+    # as on PyPI, a deleted file name can never be uploaded again (not even the same bytes)
+    again = twine_upload([files[1]], nora.url + "/pypi/", env)
+    assert again.returncode != 0
+    assert "400" in again.stdout + again.stderr
+    assert http.get("/simple/json-demo/").status_code == 404
+    fresh = make_wheel(tmp_path / "next", "json-demo", "1.0.1")
+    assert twine_upload([fresh], nora.url + "/pypi/", env).returncode == 0
