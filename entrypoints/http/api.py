@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery
 
 from domain import errors as e
 from domain.auth.model import Principal, Role, Scope
 from domain.auth.sessions import Grant
 from entrypoints.container import Services
 from entrypoints.http.access import AccessDenied, forget_credentials, principal_of
+from entrypoints.http.deps import ServicesDep
 from entrypoints.http.errors import domain_error_response
 
 __all__ = ["ApiController", "DockerTokenController", "token_view"]
@@ -64,7 +66,7 @@ class ApiController(Controller):
 
     @post("/tokens", status_code=201)
     async def create_token(
-        self, request: Request[Any, Any, Any], services: Services
+        self, request: Request[Any, Any, Any], services: ServicesDep
     ) -> dict[str, Any]:
         """POST /api/tokens: a new token with a role (at most the caller's), scopes and expiry."""
         caller = _caller(request, services)
@@ -91,7 +93,10 @@ class ApiController(Controller):
 
     @get("/tokens")
     async def list_tokens(
-        self, request: Request[Any, Any, Any], services: Services, owner: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        owner: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """GET /api/tokens: the caller's tokens (admins: everyone's, or ``?owner=``)."""
         caller = _caller(request, services)
@@ -102,7 +107,7 @@ class ApiController(Controller):
 
     @delete("/tokens/{token_id:str}", status_code=200)
     async def revoke_token(
-        self, request: Request[Any, Any, Any], services: Services, token_id: str
+        self, request: Request[Any, Any, Any], services: ServicesDep, token_id: FromPath[str]
     ) -> dict[str, Any]:
         """DELETE /api/tokens/<id>: revoke one of the caller's tokens (admins: any)."""
         caller = _caller(request, services)
@@ -116,14 +121,14 @@ class ApiController(Controller):
     @get("/activity")
     async def activity(
         self,
-        services: Services,
-        actor: str | None = None,
-        action: str | None = None,
-        format: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
+        services: ServicesDep,
+        actor: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        format: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: FromQuery[int] = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """GET /api/activity: writes and denials, newest first, filtered and paginated."""
         page = await services.activity.query(
@@ -158,7 +163,7 @@ class DockerTokenController(Controller):
     tags = ["docker"]
 
     @get("/")
-    async def token(self, request: Request[Any, Any, Any], services: Services) -> Response[Any]:
+    async def token(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
         """GET /auth/token?scope=repository:<name>:pull,push: a short-lived bearer token."""
         header = request.headers.get("authorization")
         principal = principal_of(request)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Final
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import FromPath
 from litestar.response import Stream
 
 from domain import errors as e
@@ -19,6 +20,7 @@ from domain.formats.npm import ABBREVIATED, NpmRegistry, Tarball
 from entrypoints.container import Services
 from entrypoints.http import npm_auth
 from entrypoints.http.access import principal_of
+from entrypoints.http.deps import ServicesDep
 
 __all__ = ["ERRORS", "NpmController", "npm_error"]
 
@@ -72,7 +74,7 @@ class NpmController(Controller):
 
     @get("/{path:path}", media_type=_JSON, include_in_schema=False)
     async def read(
-        self, request: Request[Any, Any, Any], services: Services, path: str
+        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
     ) -> Response[Any]:
         """GET /npm/<name>[/<version>|/-/<file>] and the /npm/-/ endpoints."""
         npm = services.npm
@@ -107,7 +109,7 @@ class NpmController(Controller):
 
     @put("/{path:path}", media_type=_JSON, status_code=201, include_in_schema=False)
     async def write(
-        self, request: Request[Any, Any, Any], services: Services, path: str
+        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
     ) -> Response[Any]:
         """PUT /npm/<name>[/-rev/<rev>] and PUT /npm/-/package/<name>/dist-tags/<tag>."""
         npm = services.npm
@@ -138,7 +140,7 @@ class NpmController(Controller):
 
     @delete("/{path:path}", media_type=_JSON, status_code=200, include_in_schema=False)
     async def remove(
-        self, request: Request[Any, Any, Any], services: Services, path: str
+        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
     ) -> Response[Any]:
         """DELETE /npm/<name>/-rev/<rev>, /npm/<name>/-/<file>/-rev/<rev>, dist-tags."""
         npm = services.npm
@@ -162,7 +164,7 @@ class NpmController(Controller):
 
     @post("/{path:path}", media_type=_JSON, status_code=200, include_in_schema=False)
     async def submit(
-        self, request: Request[Any, Any, Any], services: Services, path: str
+        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
     ) -> Response[Any]:
         """POST /npm/-/npm/v1/security/advisories/bulk and /audits/quick (and tokens)."""
         parts = _parts(path)

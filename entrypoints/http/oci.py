@@ -34,6 +34,7 @@ from domain.oci.service import Page, StoredManifest
 from domain.ports import BlobStore, LocalFiles
 from domain.uploads import UploadSessions
 from entrypoints.container import Services
+from entrypoints.http.deps import ServicesDep
 from entrypoints.http.pathsend import PathSend, supports_pathsend
 
 __all__ = ["ERRORS", "OciController", "oci_error"]
@@ -795,9 +796,10 @@ class OciController(Controller):
         request_max_body_size=None,
     )
     async def dispatch(
-        self, request: Request[Any, Any, Any], services: Services, path: str = ""
+        self, request: Request[Any, Any, Any], services: ServicesDep
     ) -> Response[Any]:
         """ANY /v2/<path>: match the path, then run the method's handler."""
+        path: str = request.path_params.get("path", "")
         path = _raw_path(request, path)
         head = request.method == "HEAD"
         try:

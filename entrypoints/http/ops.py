@@ -7,7 +7,7 @@ from litestar import Controller, MediaType, Response, get
 
 from domain.errors import NoraError
 from entrypoints import __version__
-from entrypoints.container import Services
+from entrypoints.http.deps import ServicesDep
 from entrypoints.http.observability import METRICS_CONTENT_TYPE, render_metrics
 
 __all__ = ["OpsController"]
@@ -22,7 +22,7 @@ class OpsController(Controller):
     tags = ["operations"]
 
     @get("/health", media_type=MediaType.JSON, cache_control=None)
-    async def health(self, services: Services) -> dict[str, str]:
+    async def health(self, services: ServicesDep) -> dict[str, str]:
         """GET /health: the process is alive (no storage access)."""
         settings = services.settings
         return {
@@ -33,7 +33,7 @@ class OpsController(Controller):
         }
 
     @get("/ready", media_type=MediaType.JSON)
-    async def ready(self, services: Services) -> Response[dict[str, object]]:
+    async def ready(self, services: ServicesDep) -> Response[dict[str, object]]:
         """GET /ready: storage and metadata answer; 503 otherwise."""
         checks: dict[str, str] = {}
         for name, provider in (

@@ -25,6 +25,7 @@ from domain.formats.pypi_simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
 from domain.ports import BlobStore
 from entrypoints.container import Services
 from entrypoints.http.access import principal_of, require
+from entrypoints.http.deps import ServicesDep
 
 __all__ = ["ERRORS", "PypiController", "pypi_error"]
 
@@ -212,10 +213,9 @@ class PypiController(Controller):
     include_in_schema = False
 
     @route(["/simple", "/simple/{path:path}"], http_method=["GET", "HEAD"], cache_control=None)
-    async def simple(
-        self, request: Request[Any, Any, Any], services: Services, path: str = ""
-    ) -> Response[Any]:
+    async def simple(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
         """GET /simple/, /simple/<project>/, /simple/<project>/<file>[.metadata]."""
+        path: str = request.path_params.get("path", "")
         head = request.method == "HEAD"
         try:
             registry = _registry(services)
@@ -248,10 +248,9 @@ class PypiController(Controller):
         # the upload limit (NORA_BODY_LIMIT_MB) is enforced while the file streams
         request_max_body_size=None,
     )
-    async def pypi(
-        self, request: Request[Any, Any, Any], services: Services, path: str = ""
-    ) -> Response[Any]:
+    async def pypi(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
         """POST /pypi/ (upload), GET /pypi/<project>[/<version>]/json, yank, unyank, DELETE."""
+        path: str = request.path_params.get("path", "")
         head = request.method == "HEAD"
         try:
             registry = _registry(services)
