@@ -505,20 +505,8 @@ def _stream_through(call: _Call, digest: Digest, proxied: ProxiedBlob) -> Respon
     }
     if proxied.size is not None:
         headers["content-length"] = str(proxied.size)
-    return Stream(_last_after_end(proxied.stream), status_code=200, headers=headers)
-
-
-async def _last_after_end(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Hold each chunk back until the next arrives, so the client gets the last byte only
-    after the source is exhausted (the blob verified and cached): a client that hangs up
-    as soon as it has everything can then no longer cancel the caching."""
-    held: bytes | None = None
-    async for chunk in chunks:
-        if held is not None:
-            yield held
-        held = chunk
-    if held is not None:
-        yield held
+    # the stream releases its last chunk only once the blob is stored (UploadSessions.tee)
+    return Stream(proxied.stream, status_code=200, headers=headers)
 
 
 async def _proxied(operation: Awaitable[_T], subject: str) -> _T:
