@@ -83,13 +83,6 @@ def _npm_token(record: Any, secret: str | None = None) -> dict[str, Any]:
     return view
 
 
-def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
-    status = 413 if isinstance(exc, e.TooLarge) else 400
-    if isinstance(exc, e.NotFound):
-        status = 404
-    return _error(exc.detail, status)
-
-
 async def dispatch(
     request: Request[Any, Any, Any], services: Services, parts: list[str]
 ) -> Response[Any] | None:
@@ -97,27 +90,25 @@ async def dispatch(
 
     The npm controller calls this first for every ``/npm/-/`` path, so these
     endpoints live inside its catch-all route (a static route beside a
-    catch-all would shadow the catch-all's other ``/-/`` paths).
+    catch-all would shadow the catch-all's other ``/-/`` paths). Domain errors
+    reach the npm controller's own error table.
     """
     method = request.method
-    try:
-        if parts == ["whoami"] and method == "GET":
-            return Response({"username": principal_of(request).name}, status_code=200)
-        if len(parts) == 2 and parts[0] == "user":
-            if method == "PUT":
-                return await _login(request, services, parts[1])
-            if method == "GET":
-                name = parts[1].removeprefix(_USER_PREFIX)
-                return Response({"_id": f"{_USER_PREFIX}{name}", "name": name})
-        if parts == ["npm", "v1", "tokens"]:
-            if method == "GET":
-                return await _list_tokens(request, services)
-            if method == "POST":
-                return await _create_token(request, services)
-        if parts[:4] == ["npm", "v1", "tokens", "token"] and len(parts) == 5 and method == "DELETE":
-            return await _revoke_token(request, services, parts[4])
-    except e.NoraError as exc:
-        return _handle(request, exc)
+    if parts == ["whoami"] and method == "GET":
+        return Response({"username": principal_of(request).name}, status_code=200)
+    if len(parts) == 2 and parts[0] == "user":
+        if method == "PUT":
+            return await _login(request, services, parts[1])
+        if method == "GET":
+            name = parts[1].removeprefix(_USER_PREFIX)
+            return Response({"_id": f"{_USER_PREFIX}{name}", "name": name})
+    if parts == ["npm", "v1", "tokens"]:
+        if method == "GET":
+            return await _list_tokens(request, services)
+        if method == "POST":
+            return await _create_token(request, services)
+    if parts[:4] == ["npm", "v1", "tokens", "token"] and len(parts) == 5 and method == "DELETE":
+        return await _revoke_token(request, services, parts[4])
     return None
 
 
