@@ -17,7 +17,7 @@ import msgspec
 from domain.errors import InvalidInput
 from domain.ports import Clock, MetadataStore
 
-__all__ = ["ActivityEvent", "ActivityLog", "ActivityPage"]
+__all__ = ["ActivityEvent", "ActivityLog", "ActivityPage", "utc"]
 
 _MAX_MICROS: Final = 10**17  # year ~5138: inverted timestamps stay positive and fixed-width
 _encoder = msgspec.json.Encoder()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from domain.auth.model import ANONYMOUS, Principal, Role
+from domain.auth.model import Principal, Role
 from domain.auth.sessions import SessionTokens
 from domain.auth.tokens import TokenService
 from domain.errors import Unauthenticated
@@ -55,7 +55,3 @@ class Authenticator:
         return Principal(
             name=record.owner, role=role, scopes=record.scopes, token_id=record.id, via="token"
         )
-
-    @staticmethod
-    def anonymous() -> Principal:
-        return ANONYMOUS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from hashlib import sha256
 from typing import Final
 
@@ -110,9 +110,6 @@ class SessionTokens:
             scopes=scopes or (Scope("docker", "", Role.READ),),
             via="docker-token",
         )
-
-    def expires_at(self) -> datetime:
-        return self._clock.now() + self.lifetime
 
     async def _key(self) -> bytes:
         if self._secret is None:

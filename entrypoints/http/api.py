@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery
 
 from domain import errors as e
+from domain.auth.activity import utc
 from domain.auth.model import Principal, Role, Scope
 from domain.auth.sessions import Grant
 from entrypoints.container import Services
@@ -135,8 +136,8 @@ class ApiController(Controller):
             actor=actor,
             actions=[a for a in (action or "").split(",") if a],
             fmt=format,
-            since=_utc(since),
-            until=_utc(until),
+            since=None if since is None else utc(since),
+            until=None if until is None else utc(until),
             limit=limit,
             cursor=cursor,
         )
@@ -144,12 +145,6 @@ class ApiController(Controller):
             "events": [msgspec.to_builtins(event) for event in page.items],
             "next_cursor": page.next_cursor,
         }
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 _ACTION_ROLES = {"pull": Role.READ, "push": Role.WRITE, "delete": Role.WRITE, "*": Role.WRITE}

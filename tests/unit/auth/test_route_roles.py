@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.clock import FixedClock
 from domain.auth.model import Role
 from entrypoints.config import Settings
 from entrypoints.container import build_container
@@ -19,8 +18,6 @@ from entrypoints.http.access import (
     route_templates,
 )
 from entrypoints.http.app import create_app
-
-_ = FixedClock
 
 
 @pytest.fixture(scope="module")
