@@ -17,16 +17,16 @@ from entrypoints.config import ConfigError, Settings, env_name, load_settings
 
 __all__ = ["main"]
 
-_SERVE_FLAGS: tuple[tuple[str, str, type], ...] = (
-    ("host", "address to bind (NORA_HOST)", str),
-    ("port", "port to bind (NORA_PORT)", str),
-    ("storage_path", "data directory (NORA_STORAGE_PATH)", str),
-    ("storage_mode", "filesystem or memory (NORA_STORAGE_MODE)", str),
-    ("metadata_url", "sqlite:///file or memory:// (NORA_METADATA_URL)", str),
-    ("public_url", "external base URL for links (NORA_PUBLIC_URL)", str),
-    ("log_level", "debug, info, warning or error (NORA_LOG_LEVEL)", str),
-    ("workers", "worker processes (NORA_WORKERS)", str),
-    ("server", "uvicorn or granian (NORA_SERVER)", str),
+_SERVE_FLAGS: tuple[tuple[str, str], ...] = (
+    ("host", "address to bind (NORA_HOST)"),
+    ("port", "port to bind (NORA_PORT)"),
+    ("storage_path", "data directory (NORA_STORAGE_PATH)"),
+    ("storage_mode", "filesystem or memory (NORA_STORAGE_MODE)"),
+    ("metadata_url", "sqlite:///file or memory:// (NORA_METADATA_URL)"),
+    ("public_url", "external base URL for links (NORA_PUBLIC_URL)"),
+    ("log_level", "debug, info, warning or error (NORA_LOG_LEVEL)"),
+    ("workers", "worker processes (NORA_WORKERS)"),
+    ("server", "uvicorn or granian (NORA_SERVER)"),
 )
 
 
@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the registry. Flags override NORA_* variables, which override "
         "the TOML file named by NORA_CONFIG_PATH.",
     )
-    for field, text, kind in _SERVE_FLAGS:
-        serve.add_argument(f"--{field.replace('_', '-')}", dest=field, help=text, type=kind)
+    for field, text in _SERVE_FLAGS:
+        serve.add_argument(f"--{field.replace('_', '-')}", dest=field, help=text)
     token = commands.add_parser(
         "token",
         help="create, list or revoke API tokens",
@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
-    overrides = {field: getattr(args, field, None) for field, _, _ in _SERVE_FLAGS}
+    overrides = {field: getattr(args, field, None) for field, _ in _SERVE_FLAGS}
     try:
         settings = load_settings(overrides=overrides)
     except ConfigError as exc:

@@ -132,6 +132,7 @@ _RATE_LIMITED = Counter("nora_rate_limited_total", "Requests answered 429.", ["f
 
 _MAX_AUTHORIZATION: Final = 8192
 _STATE_KEY: Final = "nora_principal"
+_CLIENT_KEY: Final = "nora_client"
 
 
 class AccessDenied(Exception):
@@ -236,7 +237,7 @@ async def check_access(scope: Any, services: Services) -> None:
     needed = role_for(scope.get("path_template", ""), method, path)
     fmt = format_of(path)
     name = name_of(fmt, path)
-    client = client_address(scope, _trusted(services.settings.auth_trusted_proxies))
+    client = _client_of(scope, services)
     try:
         principal = await _authenticate(scope, services, client)
         scope.setdefault("state", {})[_STATE_KEY] = principal
@@ -253,6 +254,17 @@ async def check_access(scope: Any, services: Services) -> None:
     except (e.Unauthenticated, e.Forbidden) as exc:
         _AUTH_FAILURES.labels(fmt, type(exc).__name__.lower()).inc()
         raise AccessDenied(exc, fmt, name, needed) from None
+
+
+def _client_of(scope: Any, services: Services) -> str:
+    """The request's client address, worked out once and kept in the request state."""
+    state = scope.setdefault("state", {})
+    client = state.get(_CLIENT_KEY)
+    if client is None:
+        client = state[_CLIENT_KEY] = client_address(
+            scope, _trusted(services.settings.auth_trusted_proxies)
+        )
+    return str(client)
 
 
 _TRUSTED_CACHE: dict[str, list[Any]] = {}
@@ -489,7 +501,6 @@ async def _record(scope: Any, action: str, status: int) -> None:
     principal = scope.get("state", {}).get(_STATE_KEY, ANONYMOUS)
     path = scope["path"]
     fmt = format_of(path)
-    settings = services.settings
     activity = services.activity
     try:
         await activity.record(
@@ -502,7 +513,7 @@ async def _record(scope: Any, action: str, status: int) -> None:
                 method=scope.get("method", ""),
                 path=path[:512],
                 status=status,
-                client=client_address(scope, _trusted(settings.auth_trusted_proxies)),
+                client=_client_of(scope, services),
             )
         )
     except e.NoraError as exc:
