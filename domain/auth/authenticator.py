@@ -53,5 +53,10 @@ class Authenticator:
         if record.owner != "anonymous" and role > self.role_of(record.owner):
             role = self.role_of(record.owner)  # a demoted user's old tokens are demoted too
         return Principal(
-            name=record.owner, role=role, scopes=record.scopes, token_id=record.id, via="token"
+            name=record.owner,
+            role=role,
+            scopes=record.scopes,
+            token_id=record.id,
+            via="token",
+            expires=record.expires,
         )

@@ -86,6 +86,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     token_id: str | None = None
     via: str = "anonymous"
     """How the caller proved who they are: password, token, docker-token, anonymous."""
+    expires: datetime | None = None
+    """When the credential stops being valid (tokens); None for passwords."""
 
     @property
     def anonymous(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import Final
 
@@ -109,6 +109,7 @@ class SessionTokens:
             # no grant at all still restricts: a scope nothing can match
             scopes=scopes or (Scope("docker", "", Role.READ),),
             via="docker-token",
+            expires=datetime.fromtimestamp(claims.exp, UTC),
         )
 
     async def _key(self) -> bytes:

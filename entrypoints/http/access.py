@@ -21,6 +21,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -305,7 +306,11 @@ class _CredentialCache:
         return entry[0]
 
     def put(self, header: str, principal: Principal) -> None:
-        self._entries[header] = (principal, time.monotonic() + self.ttl)
+        lifetime = self.ttl
+        if principal.expires is not None:  # never past the credential's own expiry
+            left = (principal.expires - datetime.now(UTC)).total_seconds()
+            lifetime = max(0.0, min(lifetime, left))
+        self._entries[header] = (principal, time.monotonic() + lifetime)
         self._entries.move_to_end(header)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)

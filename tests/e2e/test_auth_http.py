@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -90,6 +91,15 @@ def test_unknown_expired_and_revoked_tokens(server: NoraProcess) -> None:
         headers=basic("carol", USERS["carol"]),
     )
     assert expiring.status_code == 400
+    short = httpx.post(
+        server.url + "/api/tokens",
+        json={"role": "read", "expires_in_days": 2 / 86400},  # two seconds
+        headers=basic("carol", USERS["carol"]),
+    ).json()["token"]
+    bearer = {"Authorization": f"Bearer {short}"}
+    assert httpx.get(server.url + "/npm/x", headers=bearer).status_code == 404  # valid, cached
+    time.sleep(2.5)
+    _shape_ok("npm", httpx.get(server.url + "/npm/x", headers=bearer), 401)  # expired, cache too
 
 
 def test_roles_and_token_management_rules(server: NoraProcess) -> None:
