@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Write one structured line per request."""
     body_limit_mb: Positive = 10240
     """Largest request body accepted, in MiB."""
+    body_timeout: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    """Seconds a request body may pause between chunks before the request is dropped (408)."""
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     """Server worker processes sharing the same data."""
     server: Literal["uvicorn", "granian"] = "uvicorn"

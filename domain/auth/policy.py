@@ -17,6 +17,18 @@ class AccessPolicy(msgspec.Struct, frozen=True, kw_only=True):
     anonymous_read: bool = False
     docker_anon_pull: bool = False
 
+    def allows(self, principal: Principal, needed: Role, fmt: str, name: str) -> bool:
+        """True when :meth:`check` would let ``principal`` do ``needed`` to ``name``.
+
+        Listings and searches filter their results with this, so a name a
+        caller may not read never appears through another door.
+        """
+        try:
+            self.check(principal, needed, fmt, name)
+        except (Unauthenticated, Forbidden):
+            return False
+        return True
+
     def check(self, principal: Principal, needed: Role | None, fmt: str, name: str | None) -> None:
         """Return if allowed; raise ``Unauthenticated`` (prove who you are) or ``Forbidden``.
 
