@@ -8,6 +8,7 @@ exactly once. An adapter that cannot tell what went wrong raises
 from __future__ import annotations
 
 __all__ = [
+    "ClientGone",
     "Conflict",
     "DigestMismatch",
     "Forbidden",
@@ -19,6 +20,7 @@ __all__ = [
     "Permanent",
     "RangeNotSatisfiable",
     "RateLimited",
+    "RequestTimeout",
     "TooLarge",
     "Transient",
     "Unauthenticated",
@@ -81,6 +83,14 @@ class RangeNotSatisfiable(InvalidInput):
 
 class TooLarge(InvalidInput):
     """A body exceeded the configured or protocol size limit."""
+
+
+class RequestTimeout(InvalidInput):
+    """The client stopped sending a request body it had started."""
+
+
+class ClientGone(InvalidInput):
+    """The client disconnected before its request body was complete: its mistake, not ours."""
 
 
 class Unsupported(NoraError):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import msgspec
+
+from domain.auth.delegation import ANONYMOUS_OWNER
 from domain.auth.model import Principal, Role
 from domain.auth.sessions import SessionTokens
 from domain.auth.tokens import TokenService
@@ -45,13 +48,17 @@ class Authenticator:
         return Principal(name=username, role=self.role_of(username), via="password")
 
     async def token(self, presented: str) -> Principal:
-        """A bearer credential: an API token or an OCI session token."""
+        """A bearer credential: an API token or an OCI session token.
+
+        A token is only as good as its owner: one whose owner has left the
+        user directory stops working, one minted with no authentication (owner
+        ``anonymous``) never works, and a demoted user's tokens are demoted.
+        """
         if presented.startswith("nts."):
-            return await self.sessions.verify(presented)
+            return await self._session(presented)
         record = await self.tokens.verify(presented)
-        role = record.role
-        if record.owner != "anonymous" and role > self.role_of(record.owner):
-            role = self.role_of(record.owner)  # a demoted user's old tokens are demoted too
+        self._check_owner(record.owner)
+        role = min(record.role, self.role_of(record.owner))
         return Principal(
             name=record.owner,
             role=role,
@@ -60,3 +67,20 @@ class Authenticator:
             via="token",
             expires=record.expires,
         )
+
+    async def _session(self, presented: str) -> Principal:
+        principal = await self.sessions.verify(presented)
+        if principal.name == ANONYMOUS_OWNER:  # issued to nobody: anonymous grants only
+            return msgspec.structs.replace(principal, role=None)
+        self._check_owner(principal.name)
+        if principal.token_id is not None and not await self.tokens.live(principal.token_id):
+            raise Unauthenticated("the token behind this session was revoked", subject="token")
+        if principal.role is None:
+            return principal
+        return msgspec.structs.replace(
+            principal, role=min(principal.role, self.role_of(principal.name))
+        )
+
+    def _check_owner(self, owner: str) -> None:
+        if owner == ANONYMOUS_OWNER or owner not in self.users:
+            raise Unauthenticated("the token's owner is not a user", subject="token")

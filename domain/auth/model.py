@@ -117,3 +117,5 @@ class ApiToken(msgspec.Struct, kw_only=True):
     revoked: datetime | None = None
     last_used: datetime | None = None
     secret_sha256: str = ""
+    parent: str | None = None
+    """The token that created this one: revoking it ends this one too."""

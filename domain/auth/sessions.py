@@ -39,6 +39,8 @@ class _Claims(msgspec.Struct, frozen=True):
     role: int
     grants: tuple[Grant, ...]
     exp: int
+    tid: str | None = None
+    """The API token the session was issued to, if any: it must stay live."""
 
 
 _encoder = msgspec.json.Encoder()
@@ -70,11 +72,29 @@ class SessionTokens:
         self.lifetime = lifetime
         self._secret: bytes | None = None
 
-    async def issue(self, subject: str, role: Role | None, grants: tuple[Grant, ...]) -> str:
-        """A token for ``subject`` (role None: anonymous) with ``grants``."""
+    async def issue(
+        self,
+        subject: str,
+        role: Role | None,
+        grants: tuple[Grant, ...],
+        *,
+        not_after: datetime | None = None,
+        token_id: str | None = None,
+    ) -> str:
+        """A token for ``subject`` (role None: anonymous) with ``grants``.
+
+        It never outlives the credential it was issued to (``not_after``), and
+        names the API token behind it (``token_id``) so revoking that ends it.
+        """
         expires = self._clock.now() + self.lifetime
+        if not_after is not None:
+            expires = min(expires, not_after)
         claims = _Claims(
-            sub=subject, role=int(role or 0), grants=grants, exp=int(expires.timestamp())
+            sub=subject,
+            role=int(role or 0),
+            grants=grants,
+            exp=int(expires.timestamp()),
+            tid=token_id,
         )
         payload = _b64(_encoder.encode(claims))
         signature = _b64(hmac.new(await self._key(), payload.encode(), sha256).digest())
@@ -108,6 +128,7 @@ class SessionTokens:
             role=role,
             # no grant at all still restricts: a scope nothing can match
             scopes=scopes or (Scope("docker", "", Role.READ),),
+            token_id=claims.tid,
             via="docker-token",
             expires=datetime.fromtimestamp(claims.exp, UTC),
         )

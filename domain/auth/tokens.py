@@ -9,13 +9,14 @@ token does not turn every read into a write.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import hmac
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 import msgspec
@@ -30,6 +31,8 @@ __all__ = ["TOKEN_PREFIX", "TokenService"]
 TOKEN_PREFIX: Final = "nora_"
 _TOKEN = re.compile(r"nora_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 _LONGEST: Final = timedelta(days=36500)
+_MAX_LINEAGE: Final = 16
+"""Tokens minted through tokens, at most this deep (each level is one lookup)."""
 _decoder = msgspec.json.Decoder(ApiToken)
 _encoder = msgspec.json.Encoder()
 
@@ -59,16 +62,30 @@ class TokenService:
         *,
         scopes: Sequence[Scope] = (),
         expires_in: timedelta | None = None,
+        expires_at: datetime | None = None,
         description: str = "",
+        parent: str | None = None,
     ) -> tuple[str, ApiToken]:
-        """A new token; returns the secret (shown once) and the stored record."""
+        """A new token; returns the secret (shown once) and the stored record.
+
+        ``expires_at`` (an issuer's own expiry, see ``domain.auth.delegation``)
+        and ``expires_in`` both apply; the earlier wins. ``parent`` is the
+        token that asked for this one.
+        """
         if expires_in is not None and not timedelta(0) < expires_in <= _LONGEST:
             raise InvalidInput("expiry must be between now and 100 years", subject="token")
         if len(description) > 200:
             raise InvalidInput("description is too long", subject="token")
+        now = self._clock.now()
+        expires = None if expires_in is None else now + expires_in
+        if expires_at is not None:
+            if expires_at <= now:
+                raise InvalidInput("expiry must be in the future", subject="token")
+            expires = expires_at if expires is None else min(expires, expires_at)
+        if parent is not None and len(await self._lineage(parent)) >= _MAX_LINEAGE:
+            raise InvalidInput("tokens are nested too deeply", subject="token")
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        now = self._clock.now()
         record = ApiToken(
             id=token_id,
             owner=owner,
@@ -76,8 +93,9 @@ class TokenService:
             scopes=tuple(scopes),
             description=description,
             created=now,
-            expires=None if expires_in is None else now + expires_in,
+            expires=expires,
             secret_sha256=_hash(secret),
+            parent=parent,
         )
         await self._meta.put(self._key(token_id), _encoder.encode(record), expected=MUST_NOT_EXIST)
         return f"{TOKEN_PREFIX}{token_id}_{secret}", record
@@ -145,6 +163,14 @@ class TokenService:
             raise Unauthenticated("token was revoked", subject="token")
         if record.expires is not None and now >= record.expires:
             raise Unauthenticated("token has expired", subject="token")
+        if record.parent is not None:
+            for ancestor in await self._lineage(record.parent):
+                if ancestor.revoked is not None or (
+                    ancestor.expires is not None and now >= ancestor.expires
+                ):
+                    raise Unauthenticated(
+                        "the token that created this one is no longer valid", subject="token"
+                    )
         if record.last_used is None or now - record.last_used >= self._touch_interval:
             record.last_used = now
             with contextlib.suppress(Conflict):
@@ -152,6 +178,27 @@ class TokenService:
                     self._key(token_id), _encoder.encode(record), expected=doc.version
                 )
         return record
+
+    async def live(self, token_id: str) -> bool:
+        """True when ``token_id`` and every token above it are neither revoked nor expired."""
+        now = self._clock.now()
+        try:
+            chain = await self._lineage(token_id)
+        except Unauthenticated:
+            return False
+        return all(t.revoked is None and (t.expires is None or now < t.expires) for t in chain)
+
+    async def _lineage(self, token_id: str) -> builtins.list[ApiToken]:
+        """``token_id``'s record and its ancestors; ``Unauthenticated`` if one is gone."""
+        chain: builtins.list[ApiToken] = []
+        current: str | None = token_id
+        while current is not None and len(chain) <= _MAX_LINEAGE:
+            try:
+                chain.append(await self.get(current))
+            except NotFound:
+                raise Unauthenticated("an issuing token is gone", subject="token") from None
+            current = chain[-1].parent
+        return chain
 
     @staticmethod
     def looks_like_token(text: str) -> bool:

@@ -37,9 +37,7 @@ def check_depth(body: bytes, max_depth: int = MAX_DEPTH, *, subject: str = "body
         if token in (b"[", b"{"):
             depth += 1
             if depth > max_depth:
-                raise InvalidInput(
-                    f"JSON nests deeper than {max_depth} levels", subject=subject
-                )
+                raise InvalidInput(f"JSON nests deeper than {max_depth} levels", subject=subject)
         elif token in (b"]", b"}"):
             depth -= 1
 

@@ -15,12 +15,13 @@ repeat GET costs one metadata read and, with ``If-None-Match``, no body.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import msgspec
 
+from domain.codecs import json as bounded_json
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, NotFound, Transient
 from domain.formats.npm_grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
@@ -283,29 +284,40 @@ class NpmRegistry:
             )
         return dict(snap.package.dist_tags)
 
-    async def search(self, text: str, *, size: int, offset: int, base: str) -> bytes:
+    async def search(
+        self,
+        text: str,
+        *,
+        size: int,
+        offset: int,
+        base: str,
+        visible: Callable[[str], bool] | None = None,
+    ) -> bytes:
         """GET /npm/-/v1/search in the public registry's response shape.
 
         Hosted packages come first; with an upstream configured, its results
         fill the rest of the page (names hosted here are left out, as they
         shadow the upstream everywhere). An upstream that fails or answers
-        badly only means hosted results.
+        badly only means hosted results. Names ``visible`` rejects (the caller
+        may not read them) appear nowhere.
         """
         size = max(0, min(size, 250))
         offset = max(0, offset)
-        page = await self.index.search(text, size=size, offset=offset)
+        page = await self.index.search(text, size=size, offset=offset, visible=visible)
         now = _iso(self._clock.now())
         objects: list[Any] = [_search_object(hit.package, hit.score, base) for hit in page.items]
         total = page.total
         if self._upstream is not None and self._upstream_url and len(objects) < size:
             upstream_objects, upstream_total = await self._upstream_search(
-                text, size=size - len(objects), offset=max(0, offset - page.total)
+                text, size=size - len(objects), offset=max(0, offset - page.total), visible=visible
             )
             objects += upstream_objects
             total += upstream_total
         return _json.encode({"objects": objects, "total": total, "time": now})
 
-    async def _upstream_search(self, text: str, *, size: int, offset: int) -> tuple[list[Any], int]:
+    async def _upstream_search(
+        self, text: str, *, size: int, offset: int, visible: Callable[[str], bool] | None
+    ) -> tuple[list[Any], int]:
         assert self._upstream is not None
         query = _query({"text": text, "size": str(size), "from": str(offset)})
         try:
@@ -322,13 +334,13 @@ class NpmRegistry:
         except Transient:
             return [], 0
         try:
-            answer = msgspec.json.decode(data, type=_UpstreamSearch)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+            answer = bounded_json.decode(data, _UpstreamSearch)
+        except InvalidInput:
             return [], 0
         kept: list[Any] = []
         for item in answer.objects[:size]:
             name = item.get("package", {}).get("name") if isinstance(item, dict) else None
-            if not isinstance(name, str):
+            if not isinstance(name, str) or (visible is not None and not visible(name)):
                 continue
             try:
                 await self.index.get(name)
@@ -504,8 +516,8 @@ class NpmRegistry:
         npm_name = parse_name(name)
         tag = parse_tag(tag)
         try:
-            version = msgspec.json.decode(body, type=str)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+            version = bounded_json.decode(body, str)
+        except InvalidInput:
             raise InvalidInput(
                 "the body must be a JSON string naming a version", subject="body"
             ) from None
@@ -663,8 +675,8 @@ def _upstream_path(name: NpmName) -> str:
 
 def _decode_upstream(raw: bytes) -> dict[str, Any]:
     try:
-        document = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+        document = bounded_json.decode(raw)
+    except InvalidInput:
         raise Transient(
             "the upstream sent an invalid package document", subject="upstream"
         ) from None

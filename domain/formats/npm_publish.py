@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
+from domain.codecs.json import check_depth
 from domain.digests import Digest, hash_bytes
 from domain.errors import DigestMismatch, InvalidInput
 from domain.formats.json_stream import Path, parse_streamed
@@ -86,6 +87,7 @@ _document_decoder = msgspec.json.Decoder(NpmDocument)
 
 def parse_document(raw: bytes) -> NpmDocument:
     """Decode a PUT body; anything but a well-formed package document is ``InvalidInput``."""
+    check_depth(raw)
     try:
         return _document_decoder.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -245,13 +245,18 @@ class PypiRegistry:
 
     # ------------------------------------------------------------------ simple pages
 
-    async def index_page(self, media_type: str) -> Rendered:
-        """/simple/: every hosted project (proxied ones are not listed)."""
+    async def index_page(
+        self, media_type: str, visible: Callable[[str], bool] | None = None
+    ) -> Rendered:
+        """/simple/: every hosted project the caller may read (proxied ones are not listed)."""
         pairs: list[tuple[str, str]] = []
         after: str | None = None
         while True:
             page = await self.index.list(after=after, limit=1000)
-            pairs.extend((item.name, normalise(item.name)) for item in page.items)
+            for item in page.items:
+                normal = normalise(item.name)
+                if visible is None or visible(normal) or visible(item.name):
+                    pairs.append((item.name, normal))
             if page.next_after is None:
                 break
             after = page.next_after

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import msgspec
 
+from domain.codecs.json import check_depth
 from domain.errors import InvalidInput
 
 __all__ = [
@@ -353,8 +354,9 @@ def parse_project_page(body: bytes, content_type: str | None, url: str) -> list[
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     if kind.endswith("+json") or kind == "application/json":
         try:
+            check_depth(body, subject="upstream")
             page = _json_page.decode(body)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise InvalidInput(
                 f"upstream page is not valid JSON: {exc}", subject="upstream"
             ) from None

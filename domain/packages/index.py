@@ -194,12 +194,21 @@ class PackageIndex:
                 return PackagePage(items=items)
             cursor = page.next_after
 
-    async def search(self, text: str, *, size: int = 20, offset: int = 0) -> SearchPage:
+    async def search(
+        self,
+        text: str,
+        *,
+        size: int = 20,
+        offset: int = 0,
+        visible: Callable[[str], bool] | None = None,
+    ) -> SearchPage:
         """Packages whose name, description or keywords match every word of ``text``.
 
         Scoring per word: exact name 1.0, name contains 0.8, exact keyword 0.6,
         keyword or description contains 0.4; the score is the mean. Empty
-        ``text`` matches everything with score 1.
+        ``text`` matches everything with score 1. Names ``visible`` rejects
+        (the caller may not read them) are left out before paging, so totals
+        and pages say nothing about them.
         """
         terms = [term for term in text.lower().split() if term][:16]
         hits: list[SearchHit] = []
@@ -208,7 +217,7 @@ class PackageIndex:
             page = await self._meta.scan(self._prefix, after=cursor, limit=500)
             for doc in page.items:
                 summary = _summary_decoder.decode(doc.value)
-                if summary.deleted:
+                if summary.deleted or (visible is not None and not visible(summary.name)):
                     continue
                 score = _score(summary, terms)
                 if score > 0:

@@ -21,6 +21,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import unquote
@@ -43,10 +44,12 @@ __all__ = [
     "access_middleware",
     "check_access",
     "client_address",
+    "client_of",
     "forget_credentials",
     "format_of",
     "name_of",
     "principal_of",
+    "readable",
     "render_denied",
     "require",
     "role_for",
@@ -80,8 +83,9 @@ ROUTE_ROLES: dict[str, dict[str, Role | None]] = {
     "/simple/{path}": {"GET": R, "HEAD": R},
     "/pypi": {"GET": R, "HEAD": R, "POST": W, "DELETE": A},
     "/pypi/{path}": {"GET": R, "HEAD": R, "POST": W, "DELETE": A},
-    # NORA's own API: tokens for oneself (read), the trail (admin)
-    "/api/tokens": {"GET": R, "POST": R},
+    # NORA's own API: creating tokens needs write, a read token lists and revokes
+    # itself alone (domain.auth.delegation); the trail is for admins
+    "/api/tokens": {"GET": R, "POST": W},
     "/api/tokens/{token_id}": {"DELETE": R},
     "/api/activity": {"GET": A},
 }
@@ -89,10 +93,11 @@ ROUTE_ROLES: dict[str, dict[str, Role | None]] = {
 
 PATH_ROLES: tuple[tuple[re.Pattern[str], str, Role | None], ...] = (
     # inside npm's catch-all: logging in is public (it checks the password itself);
-    # managing one's own tokens needs only to be someone
+    # creating tokens needs write; revoking needs only to be someone (a read token
+    # revokes itself alone: domain.auth.delegation)
     (re.compile(r"/npm/-/user/org\.couchdb\.user:[^/]+"), "PUT", None),
-    (re.compile(r"/npm/-/npm/v1/tokens(?:/token/[^/]+)?"), "POST", R),
-    (re.compile(r"/npm/-/npm/v1/tokens(?:/token/[^/]+)?"), "DELETE", R),
+    (re.compile(r"/npm/-/npm/v1/tokens"), "POST", W),
+    (re.compile(r"/npm/-/npm/v1/tokens/token/[^/]+"), "DELETE", R),
 )
 """Exceptions inside catch-all routes: (full path, method) -> role; checked first."""
 
@@ -221,6 +226,20 @@ def principal_of(request: Request[Any, Any, Any]) -> Principal:
     return principal if isinstance(principal, Principal) else ANONYMOUS
 
 
+def readable(request: Request[Any, Any, Any], fmt: str) -> Callable[[str], bool] | None:
+    """A filter for listings and searches: None when the caller may read every name.
+
+    Every listing of names (catalogs, searches, index pages) passes its
+    results through this, so a scoped credential sees only what it may read.
+    """
+    services: Services = request.app.state["services"]
+    policy = services.access_policy
+    principal = principal_of(request)
+    if not policy.enabled or (not principal.anonymous and not principal.scopes):
+        return None
+    return lambda name: policy.allows(principal, R, fmt, name)
+
+
 def require(request: Request[Any, Any, Any], needed: Role, fmt: str, name: str) -> None:
     """Check a name the guard could not see (one inside a body): raise AccessDenied."""
     services: Services = request.app.state["services"]
@@ -238,7 +257,7 @@ async def check_access(scope: Any, services: Services) -> None:
     needed = role_for(scope.get("path_template", ""), method, path)
     fmt = format_of(path)
     name = name_of(fmt, path)
-    client = _client_of(scope, services)
+    client = client_of(scope, services)
     try:
         principal = await _authenticate(scope, services, client)
         scope.setdefault("state", {})[_STATE_KEY] = principal
@@ -257,7 +276,7 @@ async def check_access(scope: Any, services: Services) -> None:
         raise AccessDenied(exc, fmt, name, needed) from None
 
 
-def _client_of(scope: Any, services: Services) -> str:
+def client_of(scope: Any, services: Services) -> str:
     """The request's client address, worked out once and kept in the request state."""
     state = scope.setdefault("state", {})
     client = state.get(_CLIENT_KEY)
@@ -518,7 +537,7 @@ async def _record(scope: Any, action: str, status: int) -> None:
                 method=scope.get("method", ""),
                 path=path[:512],
                 status=status,
-                client=_client_of(scope, services),
+                client=client_of(scope, services),
             )
         )
     except e.NoraError as exc:

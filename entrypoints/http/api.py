@@ -10,9 +10,11 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery
 
 from domain import errors as e
+from domain.auth import delegation
 from domain.auth.activity import utc
 from domain.auth.model import Principal, Role, Scope
 from domain.auth.sessions import Grant
+from domain.codecs import json
 from entrypoints.container import Services
 from entrypoints.http.access import AccessDenied, forget_credentials, principal_of
 from entrypoints.http.deps import ServicesDep
@@ -51,6 +53,15 @@ def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
     return domain_error_response(exc)
 
 
+def _owner_role(services: Services, caller: Principal, owner: str) -> Role | None:
+    """The role ``owner`` holds, when someone other than the caller is named."""
+    if caller.anonymous or owner == caller.name:
+        return None
+    if owner not in services.users:
+        raise e.InvalidInput(f"{owner!r} is not a user", subject="token")
+    return services.authenticator.role_of(owner)
+
+
 def _caller(request: Request[Any, Any, Any], services: Services) -> Principal:
     principal = principal_of(request)
     if principal.anonymous and services.access_policy.enabled:
@@ -69,26 +80,28 @@ class ApiController(Controller):
     async def create_token(
         self, request: Request[Any, Any, Any], services: ServicesDep
     ) -> dict[str, Any]:
-        """POST /api/tokens: a new token with a role (at most the caller's), scopes and expiry."""
+        """POST /api/tokens: a new token, never beyond the caller's role, scopes or expiry."""
         caller = _caller(request, services)
-        try:
-            body = msgspec.json.decode(await request.body(), type=NewToken)
-        except msgspec.ValidationError as exc:
-            raise e.InvalidInput(str(exc), subject="token") from None
-        except msgspec.DecodeError:
-            raise e.InvalidInput("body must be a JSON object", subject="token") from None
+        body = json.decode(await request.body(), NewToken, subject="token")
         role = Role.parse(body.role)
-        own = caller.role if not caller.anonymous else Role.ADMIN
-        assert own is not None
         owner = body.owner or caller.name
-        if owner != caller.name and own < Role.ADMIN:
-            raise e.Forbidden("only admins create tokens for other users")
-        if role > own:
-            raise e.Forbidden(f"a {own} caller cannot create a {role} token")
-        scopes = [Scope.parse(text) for text in body.scopes]
-        expires = None if body.expires_in_days is None else timedelta(days=body.expires_in_days)
+        days = body.expires_in_days
+        grant = delegation.issue(
+            caller,
+            role=role,
+            scopes=[Scope.parse(text) for text in body.scopes],
+            expires_in=None if days is None else timedelta(days=days),
+            now=datetime.now(UTC),
+            owner=owner,
+            owner_role=_owner_role(services, caller, owner),
+        )
         secret, record = await services.tokens.create(
-            owner, role, scopes=scopes, expires_in=expires, description=body.description
+            grant.owner,
+            grant.role,
+            scopes=grant.scopes,
+            expires_at=grant.expires,
+            description=body.description,
+            parent=grant.parent,
         )
         return {"token": secret, **token_view(record)}
 
@@ -99,21 +112,26 @@ class ApiController(Controller):
         services: ServicesDep,
         owner: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
-        """GET /api/tokens: the caller's tokens (admins: everyone's, or ``?owner=``)."""
+        """GET /api/tokens: the tokens the caller may manage (admins: everyone's, or ``?owner=``).
+
+        A token that may not manage others sees only itself.
+        """
         caller = _caller(request, services)
         is_admin = caller.anonymous or caller.role == Role.ADMIN
         wanted = owner if is_admin else caller.name
         records = await services.tokens.list(wanted)
-        return {"tokens": [token_view(r) for r in records]}
+        return {"tokens": [token_view(r) for r in records if delegation.covers(caller, r)]}
 
     @delete("/tokens/{token_id:str}", status_code=200)
     async def revoke_token(
         self, request: Request[Any, Any, Any], services: ServicesDep, token_id: FromPath[str]
     ) -> dict[str, Any]:
-        """DELETE /api/tokens/<id>: revoke one of the caller's tokens (admins: any)."""
+        """DELETE /api/tokens/<id>: revoke the caller itself, or a token it could have created."""
         caller = _caller(request, services)
         record = await services.tokens.get(token_id)
-        if record.owner != caller.name and not (caller.anonymous or caller.role == Role.ADMIN):
+        if not delegation.covers(caller, record):
+            if record.owner == caller.name or caller.role == Role.ADMIN:
+                raise e.Forbidden("this credential cannot revoke a more powerful token")
             raise e.NotFound("unknown token", subject="token")
         revoked = await services.tokens.revoke(token_id)
         forget_credentials()
@@ -179,9 +197,17 @@ class DockerTokenController(Controller):
         role = principal.role if not principal.anonymous else None
         if not services.access_policy.enabled:
             role = Role.ADMIN
-        token = await services.sessions.issue(principal.name, role, tuple(grants))
+        token = await services.sessions.issue(
+            principal.name,
+            role,
+            tuple(grants),
+            not_after=principal.expires,
+            token_id=principal.token_id,
+        )
         now = datetime.now(UTC)
         seconds = int(services.sessions.lifetime.total_seconds())
+        if principal.expires is not None:
+            seconds = max(0, min(seconds, int((principal.expires - now).total_seconds())))
         return Response(
             {
                 "token": token,

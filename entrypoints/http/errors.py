@@ -19,6 +19,7 @@ STATUS: tuple[tuple[type[e.NoraError], int], ...] = (
     (e.Conflict, 409),
     (e.RangeNotSatisfiable, 416),
     (e.TooLarge, 413),
+    (e.RequestTimeout, 408),
     (e.DigestMismatch, 400),
     (e.OffsetMismatch, 416),
     (e.InvalidInput, 400),

@@ -19,7 +19,7 @@ from domain import errors as e
 from domain.formats.npm import ABBREVIATED, NpmRegistry, Tarball
 from entrypoints.container import Services
 from entrypoints.http import npm_auth
-from entrypoints.http.access import principal_of
+from entrypoints.http.access import principal_of, readable
 from entrypoints.http.deps import ServicesDep
 
 __all__ = ["ERRORS", "NpmController", "npm_error"]
@@ -210,7 +210,8 @@ async def _special_get(
         text = params.get("text", "")
         size = _int(params.get("size"), 20)
         offset = _int(params.get("from"), 0)
-        return _raw(await npm.search(text, size=size, offset=offset, base=base))
+        visible = readable(request, "npm")
+        return _raw(await npm.search(text, size=size, offset=offset, base=base, visible=visible))
     if parts[:1] == ["package"]:
         name, rest = _split_name(parts[1:])
         if rest == ["dist-tags"]:

@@ -11,18 +11,20 @@ nothing once access control is switched on.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
 
 from domain import errors as e
+from domain.auth import delegation
 from domain.auth.model import Role, Scope
+from domain.codecs import json
 from entrypoints.container import Services
 from entrypoints.http.access import (
     AccessDenied,
-    client_address,
+    client_of,
     forget_credentials,
     principal_of,
 )
@@ -63,10 +65,7 @@ async def _json(request: Request[Any, Any, Any], kind: type[Any]) -> Any:
         body += chunk
         if len(body) > _LIMIT:
             raise e.TooLarge("request body too large")
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        raise e.InvalidInput("body must be a JSON object with the expected fields") from None
+    return json.decode(body, kind, subject="body")
 
 
 def _npm_token(record: Any, secret: str | None = None) -> dict[str, Any]:
@@ -121,13 +120,15 @@ async def _login(request: Request[Any, Any, Any], services: Services, user: str)
     if not services.access_policy.enabled:
         placeholder = "anonymous-" + secrets.token_hex(16)
         return Response({"ok": True, "id": user, "token": placeholder}, status_code=201)
-    if not await services.users.check_password(login.name, login.password):
-        client = client_address(request.scope, [])
+    client = client_of(request.scope, services)
+    retry = await services.rate_limiter.peek("login", client)
+    if retry is None and not await services.users.check_password(login.name, login.password):
         retry = await services.rate_limiter.hit("login", client)
-        if retry is not None:
-            error = e.RateLimited("too many failed logins", retry_after=retry)
-            raise AccessDenied(error, "npm", None, None)
-        return _error("incorrect user name or password", 401)
+        if retry is None:
+            return _error("incorrect user name or password", 401)
+    if retry is not None:  # over the limit: not even a right password is looked at
+        error = e.RateLimited("too many failed logins", retry_after=retry)
+        raise AccessDenied(error, "npm", None, None)
     secret, _ = await services.tokens.create(
         login.name, services.authenticator.role_of(login.name), description="npm login"
     )
@@ -137,33 +138,43 @@ async def _login(request: Request[Any, Any, Any], services: Services, user: str)
 async def _list_tokens(request: Request[Any, Any, Any], services: Services) -> Response[Any]:
     """GET /npm/-/npm/v1/tokens: ``npm token list``."""
     principal = principal_of(request)
-    records = [r for r in await services.tokens.list(principal.name) if r.revoked is None]
+    records = [
+        r
+        for r in await services.tokens.list(principal.name)
+        if r.revoked is None and delegation.covers(principal, r)
+    ]
     body = {"objects": [_npm_token(r) for r in records], "total": len(records), "urls": {}}
     return Response(body, status_code=200)
 
 
 async def _create_token(request: Request[Any, Any, Any], services: Services) -> Response[Any]:
-    """POST /npm/-/npm/v1/tokens: ``npm token create [--read-only]``."""
+    """POST /npm/-/npm/v1/tokens: ``npm token create [--read-only]``, within the caller's power."""
     principal = principal_of(request)
     wanted = await _json(request, _NewToken)
     if principal.anonymous or principal.role is None:
         return _error("log in first", 401)
+    delegation.can_manage(principal)
     if not await services.users.check_password(principal.name, wanted.password):
         return _error("password is incorrect", 401)
     read_only = wanted.readonly or wanted.packages_and_scopes_permission == "read-only"
-    role = Role.READ if read_only else principal.role
     limits: list[Scope] = []
     if not wanted.packages_all:
         limits += [Scope.parse(f"npm:{package}") for package in wanted.packages]
         limits += [Scope.parse(f"npm:@{scope.lstrip('@')}/*") for scope in wanted.scopes]
-    if wanted.expires is not None and wanted.expires <= 0:
-        raise e.InvalidInput("expires must be a positive number of days", subject="token")
-    secret, record = await services.tokens.create(
-        principal.name,
-        min(role, principal.role),
+    grant = delegation.issue(
+        principal,
+        role=Role.READ if read_only else principal.role,
         scopes=limits,
         expires_in=None if wanted.expires is None else timedelta(days=wanted.expires),
+        now=datetime.now(UTC),
+    )
+    secret, record = await services.tokens.create(
+        grant.owner,
+        grant.role,
+        scopes=grant.scopes,
+        expires_at=grant.expires,
         description=(wanted.description or wanted.name or "npm token create")[:200],
+        parent=grant.parent,
     )
     return Response(_npm_token(record, secret), status_code=200)
 
@@ -176,6 +187,8 @@ async def _revoke_token(
     matches = [r for r in await services.tokens.list(principal.name) if r.id.startswith(key)]
     if len(matches) != 1 or not key:
         raise e.NotFound("no such token", subject="token")
+    if not delegation.covers(principal, matches[0]):
+        raise e.Forbidden("this credential cannot revoke a more powerful token", subject="token")
     await services.tokens.revoke(matches[0].id)
     forget_credentials()
     return Response(b"", status_code=204)

@@ -20,11 +20,12 @@ from litestar.response import Stream
 
 from domain import errors as e
 from domain.auth.model import Role
+from domain.codecs import json
 from domain.formats.pypi import Download, PypiRegistry, Rendered
 from domain.formats.pypi_simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
 from domain.ports import BlobStore
 from entrypoints.container import Services
-from entrypoints.http.access import principal_of, require
+from entrypoints.http.access import principal_of, readable, require
 from entrypoints.http.deps import ServicesDep
 
 __all__ = ["ERRORS", "PypiController", "pypi_error"]
@@ -189,10 +190,7 @@ async def _reason(request: Request[Any, Any, Any]) -> str:
         return ""
     kind = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if kind == "application/json":
-        try:
-            doc = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            raise e.InvalidInput("body is not valid JSON", subject="body") from None
+        doc = json.decode(body, subject="body")
         value = doc.get("reason", "") if isinstance(doc, dict) else ""
         return value if isinstance(value, str) else ""
     try:
@@ -224,7 +222,8 @@ class PypiController(Controller):
                 if not _trailing_slash(request):
                     return _redirect("/simple/", request)
                 media_type = _media_type(request)
-                return _page_response(request, await registry.index_page(media_type), media_type)
+                page = await registry.index_page(media_type, readable(request, "pypi"))
+                return _page_response(request, page, media_type)
             if len(parts) > 2:
                 raise e.NotFound("no such page", subject="endpoint")
             normal = registry.normalised(parts[0])
