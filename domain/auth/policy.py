@@ -29,12 +29,22 @@ class AccessPolicy(msgspec.Struct, frozen=True, kw_only=True):
             return False
         return True
 
-    def check(self, principal: Principal, needed: Role | None, fmt: str, name: str | None) -> None:
+    def check(
+        self,
+        principal: Principal,
+        needed: Role | None,
+        fmt: str,
+        name: str | None,
+        *,
+        scoped: bool = True,
+    ) -> None:
         """Return if allowed; raise ``Unauthenticated`` (prove who you are) or ``Forbidden``.
 
         ``needed`` None marks a public route (health, login, token endpoints).
         The anonymous caller may read when anonymous reads are on (or, for
-        container images, anonymous pulls), and never write.
+        container images, anonymous pulls), and never write. ``scoped`` False
+        skips the name scopes, for routes about no package (managing tokens)
+        whose handlers apply their own narrower rule.
         """
         if needed is None or not self.enabled:
             return
@@ -49,5 +59,5 @@ class AccessPolicy(msgspec.Struct, frozen=True, kw_only=True):
         assert principal.role is not None
         if principal.role < needed:
             raise Forbidden(f"{needed} access needed, token or user has {principal.role}")
-        if not principal.within_scopes(fmt, name, needed):
+        if scoped and not principal.within_scopes(fmt, name, needed):
             raise Forbidden(f"{fmt} {name or ''} is outside this credential's scopes".strip())

@@ -91,6 +91,10 @@ ROUTE_ROLES: dict[str, dict[str, Role | None]] = {
 }
 """Route template -> method -> role needed (None: public)."""
 
+UNSCOPED_ROUTES: Final = frozenset({"/api/tokens", "/api/tokens/{token_id}"})
+"""Routes about no package, where name scopes do not apply: a scoped token may
+manage tokens, and ``domain.auth.delegation`` keeps what it mints inside its scopes."""
+
 PATH_ROLES: tuple[tuple[re.Pattern[str], str, Role | None], ...] = (
     # inside npm's catch-all: logging in is public (it checks the password itself);
     # creating tokens needs write; revoking needs only to be someone (a read token
@@ -254,14 +258,15 @@ async def check_access(scope: Any, services: Services) -> None:
     policy = services.access_policy
     method = str(scope.get("method", "GET"))
     path = scope["path"]
-    needed = role_for(scope.get("path_template", ""), method, path)
+    template = scope.get("path_template", "")
+    needed = role_for(template, method, path)
     fmt = format_of(path)
     name = name_of(fmt, path)
     client = client_of(scope, services)
     try:
         principal = await _authenticate(scope, services, client)
         scope.setdefault("state", {})[_STATE_KEY] = principal
-        policy.check(principal, needed, fmt, name)
+        policy.check(principal, needed, fmt, name, scoped=template not in UNSCOPED_ROUTES)
         if needed is not None:
             budget = "read" if needed == R else "write"
             who = principal.token_id or (None if principal.anonymous else principal.name) or client

@@ -36,9 +36,13 @@ ERRORS: tuple[tuple[type[e.NoraError], str, int], ...] = (
     (e.Conflict, "file", 403),
     (e.Conflict, "", 409),
     (e.TooLarge, "", 413),
+    (e.RequestTimeout, "", 408),
     (e.DigestMismatch, "", 400),
     (e.InvalidInput, "", 400),
     (e.Unsupported, "", 405),
+    (e.Unauthenticated, "", 401),
+    (e.Forbidden, "", 403),
+    (e.RateLimited, "", 429),
     (e.Transient, "", 503),
     (e.Permanent, "", 500),
 )

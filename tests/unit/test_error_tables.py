@@ -1,0 +1,51 @@
+"""Every domain error a client can cause has a client status in every format's table.
+
+A row forgotten in one table was a 500 (npm answered a refused token revocation
+with 500); this walks every error class against every renderer, so a new error
+or a new format cannot forget one again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from domain import errors as e
+from entrypoints.http.errors import domain_error_response
+from entrypoints.http.npm import npm_error
+from entrypoints.http.oci import oci_error
+from entrypoints.http.pypi import pypi_error
+
+SERVER_SIDE = (e.Transient, e.Permanent)
+"""The only errors that are the registry's fault (503 and 500)."""
+
+
+def _all_errors(kind: type[e.NoraError] = e.NoraError) -> list[type[e.NoraError]]:
+    found = []
+    for sub in kind.__subclasses__():
+        if sub.__module__ == e.__name__:  # the closed set, not a module's private subclass
+            found += [sub, *_all_errors(sub)]
+    return found
+
+
+RENDERERS: dict[str, Callable[[e.NoraError], Any]] = {
+    "api": domain_error_response,
+    "npm": npm_error,
+    "pypi": pypi_error,
+    "oci": oci_error,
+}
+
+
+@pytest.mark.parametrize("render", RENDERERS.values(), ids=RENDERERS.keys())
+@pytest.mark.parametrize("kind", _all_errors(), ids=lambda k: k.__name__)
+@pytest.mark.parametrize("subject", ["", "body", "token", "name", "manifest", "upload"])
+def test_client_errors_never_render_as_server_errors(
+    render: Callable[[e.NoraError], Any], kind: type[e.NoraError], subject: str
+) -> None:
+    status = render(kind("detail", subject=subject)).status_code
+    if issubclass(kind, SERVER_SIDE):
+        assert status >= 500
+    else:
+        assert 400 <= status < 500, (kind.__name__, subject, status)
