@@ -17,6 +17,12 @@ FORMATS = frozenset({"docker", "npm", "pypi", "maven", "cargo", "go", "raw", "he
 """Formats a scope can name; ``*`` is every format."""
 
 _PATTERN = re.compile(r"[A-Za-z0-9@/._*?\-]{1,200}")
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def _pep503(name: str) -> str:
+    """PEP 503's normal form (glob characters pass through untouched)."""
+    return _SEPARATORS.sub("-", name).lower()
 
 
 class Role(enum.IntEnum):
@@ -69,7 +75,11 @@ class Scope(msgspec.Struct, frozen=True):
         """
         if self.format not in ("*", fmt):
             return False
-        return name is None or fnmatch.fnmatchcase(name, self.pattern)
+        if name is None:
+            return True
+        if fmt == "pypi":  # one project has many spellings: compare the canonical ones
+            return fnmatch.fnmatchcase(_pep503(name), _pep503(self.pattern))
+        return fnmatch.fnmatchcase(name, self.pattern)
 
     def __str__(self) -> str:
         return f"{self.format}:{self.pattern}"

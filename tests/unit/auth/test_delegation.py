@@ -219,3 +219,13 @@ async def test_old_token_records_without_a_parent_still_decode(world) -> None:  
     meta = tokens._meta  # the fixture's store
     await meta.put(f"auth/tokens/{record.id}", msgspec.json.encode(raw))
     assert (await auth.token(secret)).role == Role.WRITE
+
+
+@pytest.mark.parametrize(
+    ("spelling", "inside"),
+    [("team-tool", True), ("Team_Tool", True), ("TEAM..tool", True), ("teamtool", False)],
+)
+def test_pypi_scopes_match_every_spelling_of_a_project(spelling: str, inside: bool) -> None:
+    """A scope cannot be dodged (or widened) by spelling a project name another way."""
+    assert Scope.parse("pypi:team-*").matches("pypi", spelling) is inside
+    assert Scope.parse("pypi:Team_*").matches("pypi", spelling) is inside
