@@ -9,7 +9,6 @@ unambiguously whatever the name's depth (``a/~tags/...`` never collides with
     oci/repo/<name>/~manifests/<alg>:<hex>               -> ManifestDoc
     oci/repo/<name>/~blobs/<alg>:<hex>                   -> BlobLinkDoc
     oci/repo/<name>/~referrers/<subject>/<digest>        -> Descriptor
-    oci/digests/<alg>:<hex>                              -> BlobLinkDoc (global index)
     oci/uploads/<upload id>                              -> UploadOwner (the session's repository)
 
 Bytes (blobs and manifests alike) live once in the BlobStore under
@@ -26,7 +25,6 @@ __all__ = [
     "CATALOG_PREFIX",
     "blob_link_key",
     "catalog_key",
-    "digest_index_key",
     "manifest_key",
     "manifests_prefix",
     "referrer_key",
@@ -75,10 +73,6 @@ def referrers_prefix(name: str, subject: Digest) -> str:
 
 def referrer_key(name: str, subject: Digest, digest: Digest) -> str:
     return referrers_prefix(name, subject) + str(digest)
-
-
-def digest_index_key(digest: Digest) -> str:
-    return f"oci/digests/{digest}"
 
 
 def upload_owner_key(upload_id: str) -> str:

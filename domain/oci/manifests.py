@@ -2,8 +2,10 @@
 manifest and manifest list, and OCI 1.1 artifacts (``artifactType``, ``subject``).
 
 :func:`parse_manifest` is the one parser of manifest bodies. It checks the JSON
-and the schema, nothing that needs storage; the service then checks that every
-referenced blob and child manifest exists.
+(through the depth-limited :mod:`domain.codecs.json`), the schema and every
+descriptor (digest, a plausible size, ``urls``), nothing that needs storage;
+the service then checks that every referenced blob and child manifest is in
+the repository with the size the descriptor claims.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Final
 
 import msgspec
 
+from domain.codecs.json import decode as decode_json
 from domain.digests import Digest, hash_bytes
 from domain.errors import InvalidInput, TooLarge
 from domain.oci.grammar import parse_digest
@@ -29,15 +32,24 @@ from domain.oci.media import (
 )
 
 __all__ = [
+    "MAX_DESCRIPTOR_SIZE",
     "MAX_MANIFEST_SIZE",
     "Descriptor",
     "ParsedManifest",
+    "Referenced",
     "parse_manifest",
     "platform_child",
 ]
 
 MAX_MANIFEST_SIZE: Final = 4 * 1024 * 1024
 """The spec's suggested limit; larger manifests get 413."""
+
+MAX_DESCRIPTOR_SIZE: Final = 2**53 - 1
+"""Largest ``size`` a descriptor may claim: the largest integer every JSON client
+reads exactly (9 PB). Larger claims can only be lies or overflows."""
+
+_URL: Final = re.compile(r"https?://[^\s#]{1,2048}")
+"""A foreign layer's URL: http(s), no fragment, no whitespace (as distribution checks)."""
 
 _MEDIA_TYPE: Final = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
@@ -77,7 +89,11 @@ class _Body(msgspec.Struct, kw_only=True):
     annotations: dict[str, str] | None = None
 
 
-_decoder: Final = msgspec.json.Decoder(_Body)
+class Referenced(msgspec.Struct, frozen=True):
+    """Content a manifest needs in its repository: a digest and the size it claims."""
+
+    digest: Digest
+    size: int
 
 
 class ParsedManifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,9 +103,9 @@ class ParsedManifest(msgspec.Struct, frozen=True, kw_only=True):
     digest: Digest
     """sha256 of the exact bytes, the content address."""
     size: int
-    blobs: tuple[Digest, ...]
-    """Config and layers that must be present (non-distributable layers excluded)."""
-    children: tuple[Digest, ...]
+    blobs: tuple[Referenced, ...]
+    """Config and layers that must be present (non-distributable layers with urls excluded)."""
+    children: tuple[Referenced, ...]
     """Manifests an index lists, which must be present."""
     subject: Digest | None
     artifact_type: str | None
@@ -117,11 +133,17 @@ def _media_type(value: str, where: str) -> str:
     return value
 
 
-def _descriptor_digest(descriptor: _Descriptor, where: str) -> Digest:
+def _referenced(descriptor: _Descriptor, where: str) -> Referenced:
+    """The digest and size of a descriptor, both checked; its ``urls`` too."""
     if descriptor.size < 0:
         raise _invalid(f"{where} has a negative size")
+    if descriptor.size > MAX_DESCRIPTOR_SIZE:
+        raise _invalid(f"{where} claims an impossible size")
+    for url in descriptor.urls or ():
+        if _URL.fullmatch(url) is None:
+            raise _invalid(f"{where} has a url that is not http(s) or has a fragment")
     try:
-        return parse_digest(descriptor.digest)
+        return Referenced(parse_digest(descriptor.digest), descriptor.size)
     except InvalidInput:
         raise _invalid(f"{where} has an invalid digest") from None
 
@@ -143,12 +165,7 @@ def parse_manifest(body: bytes, content_type: str | None = None) -> ParsedManife
     """
     if len(body) > MAX_MANIFEST_SIZE:
         raise TooLarge(f"manifest exceeds {MAX_MANIFEST_SIZE} bytes", subject="manifest")
-    try:
-        doc = _decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise _invalid(f"manifest does not match its schema: {exc}") from None
-    except msgspec.DecodeError:
-        raise _invalid("manifest is not a JSON object") from None
+    doc = decode_json(body, _Body, subject="manifest")
     header_type = _content_type(content_type)
     if header_type in (DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED) or doc.schemaVersion == 1:
         raise _invalid("Docker schema 1 manifests are not supported")
@@ -168,8 +185,8 @@ def parse_manifest(body: bytes, content_type: str | None = None) -> ParsedManife
         raise _invalid(f"unsupported manifest media type {media_type[:80]!r}")
     if media_type in (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST) and doc.mediaType is None:
         raise _invalid("Docker manifests must name their mediaType")
-    blobs: list[Digest] = []
-    children: list[Digest] = []
+    blobs: list[Referenced] = []
+    children: list[Referenced] = []
     artifact_type = doc.artifactType
     if artifact_type is not None:
         if media_type not in (OCI_MANIFEST, OCI_INDEX):
@@ -181,13 +198,13 @@ def parse_manifest(body: bytes, content_type: str | None = None) -> ParsedManife
         if doc.manifests is not None:
             raise _invalid("an image manifest has no manifests list")
         _media_type(doc.config.mediaType, "config")
-        blobs.append(_descriptor_digest(doc.config, "config"))
+        blobs.append(_referenced(doc.config, "config"))
         for number, layer in enumerate(doc.layers):
             where = f"layer {number}"
             _media_type(layer.mediaType, where)
-            digest = _descriptor_digest(layer, where)
+            referenced = _referenced(layer, where)
             if layer.mediaType not in NON_DISTRIBUTABLE_LAYERS or not layer.urls:
-                blobs.append(digest)
+                blobs.append(referenced)  # foreign layers are fetched from their urls
         if artifact_type is None and media_type == OCI_MANIFEST:
             artifact_type = doc.config.mediaType
     else:
@@ -198,13 +215,13 @@ def parse_manifest(body: bytes, content_type: str | None = None) -> ParsedManife
         for number, child in enumerate(doc.manifests):
             where = f"manifest {number}"
             _media_type(child.mediaType, where)
-            children.append(_descriptor_digest(child, where))
+            children.append(_referenced(child, where))
     subject: Digest | None = None
     if doc.subject is not None:
         if media_type not in (OCI_MANIFEST, OCI_INDEX):
             raise _invalid("subject is an OCI field")
         _media_type(doc.subject.mediaType, "subject")
-        subject = _descriptor_digest(doc.subject, "subject")
+        subject = _referenced(doc.subject, "subject").digest
     return ParsedManifest(
         media_type=media_type,
         digest=hash_bytes(body),
@@ -231,15 +248,12 @@ class _Listing(msgspec.Struct):
     manifests: list[_Entry] = []
 
 
-_listing_decoder: Final = msgspec.json.Decoder(_Listing)
-
-
 def platform_child(body: bytes, os: str = "linux", architecture: str = "amd64") -> Digest | None:
     """The first manifest an index lists for ``os``/``architecture``; None when it lists
     none (or ``body`` is not an index: it may come from an upstream)."""
     try:
-        listing = _listing_decoder.decode(body)
-    except msgspec.DecodeError:
+        listing = decode_json(body, _Listing, subject="manifest")
+    except InvalidInput:
         return None
     for entry in listing.manifests:
         platform = entry.platform

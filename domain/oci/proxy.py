@@ -3,8 +3,11 @@
 Built on :class:`domain.proxy.PullThrough`: manifests by tag are documents
 (cached for the metadata TTL, then revalidated, served stale when every
 upstream is down); manifests by digest and blobs are immutable files (fetched
-once, verified against their digest, single-flight, kept forever). Upstreams
-are tried in order. A 401 with a ``Bearer`` challenge is answered the way
+once, verified against their digest, single-flight, kept forever). Blobs are
+cached per repository name, like everything else here: a blob fetched for one
+name is served under another only once an upstream has answered for that
+name too, so a digest learnt elsewhere opens nothing. Upstreams are tried in
+order. A 401 with a ``Bearer`` challenge is answered the way
 registries expect: a token from the challenge's realm, anonymously or with the
 upstream URL's credentials, then the request again with that token.
 """
@@ -18,13 +21,16 @@ from typing import Final
 
 import msgspec
 
+from domain.codecs.json import decode as decode_json
 from domain.digests import Digest, hash_bytes
 from domain.errors import InvalidInput, NotFound, Transient
+from domain.keys import blob_key
 from domain.oci.manifests import MAX_MANIFEST_SIZE
 from domain.oci.media import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from domain.oci.service import StoredManifest
 from domain.ports import BlobReader, BlobStore, Clock, Upstream, UpstreamResponse
 from domain.proxy import FileSource, PullThrough
+from domain.uploads import StoredBlob
 
 __all__ = ["OciProxy", "ProxiedBlob", "UpstreamRegistry", "parse_challenge"]
 
@@ -146,16 +152,17 @@ class OciProxy:
             authorize=self._authorize,
         )
         try:
-            listed = msgspec.json.decode(await self._pull.read(doc))
-        except msgspec.DecodeError:
+            listed = decode_json(await self._pull.read(doc), subject="upstream")
+        except InvalidInput:
             raise Transient("upstream tag list is not JSON", subject="upstream") from None
         tags = listed.get("tags") if isinstance(listed, dict) else None
         return sorted(t for t in tags or [] if isinstance(t, str))
 
     async def blob(self, name: str, digest: Digest) -> ProxiedBlob:
         """A blob: cached bytes, or a verified stream that caches itself."""
+        await self._adopt(name, digest)
         source = await self._pull.file(
-            f"blobs/{digest}",
+            f"{name}/blobs/{digest}",
             self._urls(f"{name}/blobs/{digest}"),
             expected=digest,
             authorize=self._authorize,
@@ -163,6 +170,27 @@ class OciProxy:
         if source.cached is not None:
             return ProxiedBlob(size=source.cached.size, key=source.cached.key)
         return ProxiedBlob(size=source.size, stream=source.stream)
+
+    async def _adopt(self, name: str, digest: Digest) -> None:
+        """Bytes already stored (fetched for another name) join ``name``'s cache once
+        an upstream's HEAD confirms ``name`` has them: no second download, and no
+        serving them under ``name`` on the strength of another name alone."""
+        key = f"{name}/blobs/{digest}"
+        if digest.algorithm != "sha256" or await self._pull.cached_file(key) is not None:
+            return
+        try:
+            info = await self._blobs.stat(blob_key(digest))
+        except NotFound:
+            return
+        for url in self._urls(f"{name}/blobs/{digest}"):
+            try:
+                status, _ = await self._head(url)
+            except Transient:
+                continue
+            if status == 200:
+                stored = StoredBlob(info=info, digests={"sha256": digest})
+                await self._pull.remember_file(key, stored, url)
+                return
 
     async def blob_size(self, name: str, digest: Digest) -> int | None:
         """Size of a blob for a HEAD: the cached copy's, else what an upstream's HEAD says.
@@ -172,7 +200,7 @@ class OciProxy:
         upstream has the blob but does not say its size. ``NotFound`` when
         every upstream says 404, ``Transient`` when none answers.
         """
-        cached = await self._pull.cached_file(f"blobs/{digest}")
+        cached = await self._pull.cached_file(f"{name}/blobs/{digest}")
         if cached is not None:
             return cached.size
         saw_not_found = False
@@ -261,8 +289,8 @@ class OciProxy:
                 if len(raw) > _TOKEN_LIMIT:
                     return None
         try:
-            payload = msgspec.json.decode(bytes(raw))
-        except msgspec.DecodeError:
+            payload = decode_json(bytes(raw), subject="upstream")
+        except InvalidInput:
             return None
         if not isinstance(payload, dict):
             return None
@@ -292,8 +320,8 @@ def _media_type(content_type: str | None, body: bytes) -> str:
         if value and value != "application/json":
             return value
     try:
-        doc = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        doc = decode_json(body, subject="upstream")
+    except InvalidInput:
         return OCI_MANIFEST
     declared = doc.get("mediaType") if isinstance(doc, dict) else None
     if isinstance(declared, str) and declared:

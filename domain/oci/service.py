@@ -5,6 +5,11 @@ deletes. Bytes are content-addressed and shared (one copy per sha256 whatever
 the repository or format); what belongs to a repository is a small link
 document, so deleting from one repository never removes bytes another one
 still refers to. Read-modify-writes go through the MetadataStore's versions.
+
+The link is also the access boundary: a repository serves, and its manifests
+may refer to, only blobs linked into it (uploaded there, or mounted from a
+repository the caller may read), as distribution does. That the same bytes
+are stored for another repository or format is never visible through it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from domain.keys import blob_key
 from domain.oci import keys
 from domain.oci.cache import DEFAULT_MANIFEST_CACHE_BYTES, ManifestCache
 from domain.oci.grammar import Reference, parse_digest
-from domain.oci.manifests import MAX_MANIFEST_SIZE, Descriptor, ParsedManifest, parse_manifest
+from domain.oci.manifests import (
+    MAX_MANIFEST_SIZE,
+    Descriptor,
+    ParsedManifest,
+    Referenced,
+    parse_manifest,
+)
 from domain.oci.media import OCI_INDEX
 from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobReader, BlobStore, MetadataStore
 from domain.uploads import StoredBlob
@@ -142,9 +153,18 @@ class ManifestService:
         with contextlib.suppress(Conflict):
             await self._meta.put(keys.catalog_key(name), b"{}", expected=MUST_NOT_EXIST)
 
-    async def catalog(self, n: int | None = None, last: str | None = None) -> Page:
-        """Repository names in lexical order, after ``last``, at most ``n``."""
-        return await self._names(keys.CATALOG_PREFIX, n, last)
+    async def catalog(
+        self,
+        n: int | None = None,
+        last: str | None = None,
+        visible: Callable[[str], bool] | None = None,
+    ) -> Page:
+        """Repository names in lexical order, after ``last``, at most ``n``.
+
+        With ``visible``, only names it accepts are listed, and each page is
+        still filled up to ``n`` (a short page would end a client's paging).
+        """
+        return await self._names(keys.CATALOG_PREFIX, n, last, visible)
 
     async def tags(self, name: str, n: int | None = None, last: str | None = None) -> Page:
         """Tags of ``name`` in lexical order; ``NotFound("name")`` for unknown names."""
@@ -153,15 +173,23 @@ class ManifestService:
             raise NotFound(f"repository {name} is not known", subject="name")
         return page
 
-    async def _names(self, prefix: str, n: int | None, last: str | None) -> Page:
+    async def _names(
+        self,
+        prefix: str,
+        n: int | None,
+        last: str | None,
+        visible: Callable[[str], bool] | None = None,
+    ) -> Page:
         limit = MAX_PAGE if n is None else min(n, MAX_PAGE)
         if limit < 0:
             raise InvalidInput("n must not be negative", subject="pagination")
         items: list[str] = []
         after = prefix + last if last else None
+        scan = _SCAN_PAGE if visible is not None else min(_SCAN_PAGE, limit + 1)
         while len(items) <= limit:
-            page = await self._meta.scan(prefix, after=after, limit=min(_SCAN_PAGE, limit + 1))
-            items.extend(doc.key[len(prefix) :] for doc in page.items)
+            page = await self._meta.scan(prefix, after=after, limit=scan)
+            names = (doc.key[len(prefix) :] for doc in page.items)
+            items.extend(names if visible is None else filter(visible, names))
             if page.next_after is None:
                 break
             after = page.next_after
@@ -176,8 +204,10 @@ class ManifestService:
 
         The digest of a digest reference must match the bytes (``DigestMismatch``);
         every config, layer and child manifest must be present in the repository
-        (``InvalidInput`` with subject ``"manifest_blob"`` / ``"manifest_child"``).
-        A ``subject`` need not exist yet.
+        (``InvalidInput`` with subject ``"manifest_blob"`` / ``"manifest_child"``)
+        with the size its descriptor claims (``InvalidInput("manifest")``), so a
+        stored manifest describes what is stored and never reaches content of
+        another repository. A ``subject`` need not exist yet.
         """
         manifest = parse_manifest(body, content_type)
         digest = manifest.digest
@@ -192,12 +222,7 @@ class ManifestService:
         for blob in manifest.blobs:
             await self._require_blob(name, blob)
         for child in manifest.children:
-            try:
-                await self._meta.get(keys.manifest_key(name, child))
-            except NotFound:
-                raise InvalidInput(
-                    f"manifest {child} is not in {name}", subject="manifest_child"
-                ) from None
+            await self._require_child(name, child)
         content = blob_key(manifest.digest)
         try:
             await self._blobs.stat(content)
@@ -211,8 +236,6 @@ class ManifestService:
             subject=str(manifest.subject) if manifest.subject else None,
         )
         await self._meta.put(keys.manifest_key(name, digest), _enc.encode(doc))
-        if digest.algorithm != "sha256":
-            await self._index(digest, BlobLink(size=manifest.size, sha256=doc.sha256))
         if manifest.subject is not None:
             await self._meta.put(
                 keys.referrer_key(name, manifest.subject, digest),
@@ -396,14 +419,7 @@ class ManifestService:
         await self._meta.put(keys.blob_link_key(name, stored.sha256), _enc.encode(link))
         if digest is not None and digest.algorithm != "sha256":
             await self._meta.put(keys.blob_link_key(name, digest), _enc.encode(link))
-            await self._index(digest, link)
         await self._ensure_repository(name)
-
-    async def _index(self, digest: Digest, link: BlobLink) -> None:
-        with contextlib.suppress(Conflict):
-            await self._meta.put(
-                keys.digest_index_key(digest), _enc.encode(link), expected=MUST_NOT_EXIST
-            )
 
     async def blob_link(self, name: str, digest: Digest) -> BlobLink:
         """The repository's link to ``digest`` (a blob or a manifest); ``NotFound("blob")``."""
@@ -419,34 +435,42 @@ class ManifestService:
             raise NotFound(f"blob {digest} is not in {name}", subject="blob") from None
         return BlobLink(size=doc.size, sha256=doc.sha256)
 
-    async def _require_blob(self, name: str, digest: Digest) -> None:
-        """A manifest may refer to ``digest``: linked here, or stored and now linked."""
-        try:
-            await self.blob_link(name, digest)
-            return
-        except NotFound:
-            pass
-        sha256 = await self._global_sha256(digest)
-        if sha256 is not None:
-            try:
-                info = await self._blobs.stat(blob_key(sha256))
-            except NotFound:
-                pass
-            else:
-                await self.link_blob(
-                    name, StoredBlob(info=info, digests={"sha256": sha256}), digest
-                )
-                return
-        raise InvalidInput(f"blob {digest} is not in {name}", subject="manifest_blob")
+    async def _require_blob(self, name: str, blob: Referenced) -> None:
+        """A manifest may refer to a blob linked into ``name`` whose bytes are stored
+        with the size the descriptor claims.
 
-    async def _global_sha256(self, digest: Digest) -> Digest | None:
-        if digest.algorithm == "sha256":
-            return digest
+        Bytes stored for another repository (or format) do not count: linking
+        them here would let anyone who can push to ``name`` and knows a digest
+        read content they were never allowed to pull.
+        """
         try:
-            link = _link_dec.decode((await self._meta.get(keys.digest_index_key(digest))).value)
+            link = await self.blob_link(name, blob.digest)
+            info = await self._blobs.stat(blob_key(Digest.parse(link.sha256)))
         except NotFound:
-            return None
-        return Digest.parse(link.sha256)
+            raise InvalidInput(
+                f"blob {blob.digest} is not in {name}", subject="manifest_blob"
+            ) from None
+        if info.size != blob.size:
+            raise InvalidInput(
+                f"blob {blob.digest} has {info.size} bytes, its descriptor says {blob.size}",
+                subject="manifest",
+            )
+
+    async def _require_child(self, name: str, child: Referenced) -> None:
+        """An index may list only manifests of ``name``, with their true size."""
+        try:
+            doc = _manifest_dec.decode(
+                (await self._meta.get(keys.manifest_key(name, child.digest))).value
+            )
+        except NotFound:
+            raise InvalidInput(
+                f"manifest {child.digest} is not in {name}", subject="manifest_child"
+            ) from None
+        if doc.size != child.size:
+            raise InvalidInput(
+                f"manifest {child.digest} has {doc.size} bytes, its descriptor says {child.size}",
+                subject="manifest",
+            )
 
     async def stat_blob(self, name: str, digest: Digest) -> BlobInfo:
         """Size of a blob of ``name``; ``NotFound("blob")`` when absent."""

@@ -5,6 +5,11 @@ suffixes, so every /v2/ request lands in :meth:`OciController.dispatch`, which
 matches the path against the endpoint table below (name greedy, suffix
 anchored) and calls the handler for the method. Domain errors become the
 spec's ``{"errors": [...]}`` body through one table, :data:`ERRORS`.
+
+The access layer checks the one name in the path. Two requests reach other
+names, and check them here with the same policy: a mount reads its ``from``
+repository (pull access, else a plain upload starts, as for a blob that is
+not there), and the catalog lists only names the caller may pull.
 """
 
 from __future__ import annotations
@@ -24,16 +29,18 @@ from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from domain import errors as e
+from domain.auth.model import Role
 from domain.digests import Digest
 from domain.oci import ManifestService, parse_digest, parse_name, parse_reference
 from domain.oci.grammar import Reference
 from domain.oci.manifests import MAX_MANIFEST_SIZE, platform_child
 from domain.oci.media import DOCKER_MANIFEST, INDEXES, MANIFEST_TYPES, OCI_INDEX
 from domain.oci.proxy import ProxiedBlob
-from domain.oci.service import Page, StoredManifest
+from domain.oci.service import MAX_PAGE, Page, StoredManifest
 from domain.ports import BlobStore, LocalFiles
 from domain.uploads import UploadSessions
 from entrypoints.container import Services
+from entrypoints.http.access import principal_of
 from entrypoints.http.deps import ServicesDep
 from entrypoints.http.pathsend import PathSend, supports_pathsend
 
@@ -65,6 +72,9 @@ ERRORS: Final[tuple[tuple[type[e.NoraError], str, str, int], ...]] = (
     (e.InvalidInput, "pagination", "PAGINATION_NUMBER_INVALID", 400),
     (e.InvalidInput, "", "UNSUPPORTED", 400),
     (e.Unsupported, "", "UNSUPPORTED", 405),
+    (e.Unauthenticated, "", "UNAUTHORIZED", 401),
+    (e.Forbidden, "", "DENIED", 403),
+    (e.RateLimited, "", "TOOMANYREQUESTS", 429),
     (e.Conflict, "", "UNKNOWN", 409),
     (e.Transient, "", "UNAVAILABLE", 503),
     (e.Permanent, "", "UNKNOWN", 500),
@@ -95,6 +105,9 @@ _MESSAGES: Final = {
     "UNSUPPORTED": "the operation is unsupported",
     "PAGINATION_NUMBER_INVALID": "invalid number of results requested",
     "UNAVAILABLE": "service unavailable",
+    "UNAUTHORIZED": "authentication required",
+    "DENIED": "requested access to the resource is denied",
+    "TOOMANYREQUESTS": "too many requests",
     "UNKNOWN": "unknown error",
 }
 
@@ -110,6 +123,8 @@ def oci_error(
     out = {**API_VERSION, **(headers or {})}
     if isinstance(exc, e.RangeNotSatisfiable) and exc.subject != "upload":
         out["content-range"] = f"bytes */{exc.size}"
+    if isinstance(exc, e.RateLimited):
+        out["retry-after"] = str(exc.retry_after)
     if head:
         out["content-length"] = str(len(body))
         out["content-type"] = "application/json"
@@ -172,6 +187,11 @@ class _Call:
         value = self.request.query_params.get(name)
         return value if isinstance(value, str) else None
 
+    def may_pull(self, name: str) -> bool:
+        """Whether the caller may pull ``name``, a repository other than the path's."""
+        policy = self.services.access_policy
+        return policy.allows(principal_of(self.request), Role.READ, "docker", name)
+
 
 def _respond(
     status: int,
@@ -201,17 +221,20 @@ def _page_size(call: _Call) -> int | None:
     return int(raw)
 
 
-def _link(path: str, n: int | None, last: str | None) -> dict[str, str]:
-    if n is None or last is None:
+def _link(path: str, n: int | None, page: Page) -> dict[str, str]:
+    """The spec's ``Link`` to the next page, whenever one follows (also without ``n``:
+    the page was then cut at :data:`MAX_PAGE`)."""
+    if not page.more or not page.items:
         return {}
-    return {"link": f'<{path}?n={n}&last={last}>; rel="next"'}
+    query = urlencode({"n": str(MAX_PAGE if n is None else n), "last": page.items[-1]})
+    return {"link": f'<{path}?{query}>; rel="next"'}
 
 
 async def _catalog(call: _Call) -> Response[Any]:
-    """GET /v2/_catalog?n=&last=: repository names, lexically sorted, paginated."""
+    """GET /v2/_catalog?n=&last=: the repositories the caller may pull, sorted, paginated."""
     n, last = _page_size(call), call.query("last")
-    page = await call.oci.catalog(n, last)
-    headers = _link("/v2/_catalog", n, page.items[-1] if page.more and page.items else None)
+    page = await call.oci.catalog(n, last, call.may_pull)
+    headers = _link("/v2/_catalog", n, page)
     return _respond(200, headers, msgspec.json.encode({"repositories": page.items}))
 
 
@@ -229,9 +252,7 @@ async def _tags(call: _Call) -> Response[Any]:
         tags = [t for t in tags if last is None or t > last]
         limit = len(tags) if n is None else n
         page = Page(items=tags[:limit], more=len(tags) > limit)
-    headers = _link(
-        f"/v2/{name}/tags/list", n, page.items[-1] if page.more and page.items else None
-    )
+    headers = _link(f"/v2/{name}/tags/list", n, page)
     return _respond(200, headers, msgspec.json.encode({"name": name, "tags": page.items}))
 
 
@@ -621,16 +642,25 @@ def _chunk_range(call: _Call) -> tuple[int, int] | None:
 
 
 async def _start_upload(call: _Call) -> Response[Any]:
-    """POST /v2/<name>/blobs/uploads/: mount, monolithic (?digest=) or a new session."""
+    """POST /v2/<name>/blobs/uploads/: mount, monolithic (?digest=) or a new session.
+
+    A mount needs pull access to its source. Without it the request goes on
+    exactly as for a source that lacks the blob (a plain upload, 202), so the
+    answer never tells whether an unreadable repository holds a digest.
+    """
     name = call.name
     mount, source = call.query("mount"), call.query("from")
     if mount and source:
         digest = parse_digest(mount)
         try:
-            source_name = parse_name(source)
+            source_name: str | None = parse_name(source)
         except e.InvalidInput:
             source_name = None
-        if source_name is not None and await call.oci.mount(name, digest, source_name):
+        if (
+            source_name is not None
+            and call.may_pull(source_name)
+            and await call.oci.mount(name, digest, source_name)
+        ):
             return _respond(201, _stored_headers(name, digest))
     wanted = call.query("digest")
     if wanted is not None:

@@ -131,11 +131,11 @@ async def test_digest_reference_must_match_the_body(reg: Registry) -> None:
 
 
 async def test_index_with_present_children(reg: Registry) -> None:
-    _, child = await reg.image("img", "amd64")
+    body, child = await reg.image("img", "amd64")
     index = {
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,
-        "manifests": [{"mediaType": OCI_MANIFEST, "digest": str(child), "size": 1}],
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": str(child), "size": len(body)}],
     }
     parsed = await reg.oci.put_manifest("img", "multi", json.dumps(index).encode(), OCI_INDEX)
     assert (await reg.oci.get_manifest("img", "multi")).digest == parsed.digest
