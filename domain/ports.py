@@ -28,6 +28,8 @@ __all__ = [
     "LocalFiles",
     "MetadataStore",
     "RateLimiter",
+    "UploadInfo",
+    "UploadPage",
     "Upstream",
     "UpstreamResponse",
     "UserDirectory",
@@ -52,6 +54,27 @@ class BlobPage(msgspec.Struct, frozen=True, kw_only=True):
     """One page of a listing; pass ``next_after`` back as ``after`` for the next."""
 
     items: list[BlobInfo]
+    next_after: str | None = None
+
+
+class UploadInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A resumable upload that is neither committed nor aborted, as a sweep sees it.
+
+    ``modified`` is when its bytes last reached the storage (``begin_upload``
+    counts as a write); ``writing`` is True while an append (or a commit) is
+    running on it, for adapters that can tell.
+    """
+
+    id: str
+    size: int
+    modified: datetime
+    writing: bool = False
+
+
+class UploadPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of uploads; pass ``next_after`` back as ``after`` for the next."""
+
+    items: list[UploadInfo]
     next_after: str | None = None
 
 
@@ -94,6 +117,27 @@ class BlobStore(Protocol):
       ``OffsetMismatch`` and writes nothing. ``commit`` makes the bytes visible
       at ``key`` atomically and forgets the upload. Unknown ids raise
       ``NotFound``.
+    - Nothing staged stays for good. Every upload either has a session record
+      that expires, or is an orphan (its owner died mid-request) that the sweep
+      in ``domain.uploads`` removes once its bytes are older than the upload
+      TTL, with no grace beyond it. So uploads must be findable without their
+      ids: ``list_uploads`` pages through every upload not yet committed or
+      aborted, whichever process or replica began it, sorted by id, strictly
+      after ``after``, at most ``limit``; blobs never appear there, uploads
+      never in ``list``. An upload's ``modified`` is never earlier than the
+      last byte that reached the storage (an adapter that buffers reports its
+      last flush), and ``writing`` is True while an append or commit holds it,
+      when the adapter can see that (a file lock): a sweep never touches an
+      upload that is ``writing``. On S3 this is ``ListMultipartUploads`` under
+      the uploads prefix, ``modified`` being the newest part's
+      ``LastModified`` (``ListParts``), or ``Initiated`` before the first part.
+    - ``discard_abandoned_puts`` removes what interrupted ``put`` calls left
+      (a killed process's temp file; on S3, an object multipart upload never
+      completed) and returns how many: every leftover whose writer the adapter
+      can prove gone (no process holds its lock), and every one last written
+      before ``before`` unless the adapter can see its writer alive. It never
+      touches blobs or resumable uploads, and a ``put`` still writing after
+      ``before`` always completes.
     - Invalid keys (traversal, NUL, absolute) raise ``InvalidKey``.
     """
 
@@ -120,6 +164,10 @@ class BlobStore(Protocol):
     async def commit(self, upload_id: str, key: str) -> BlobInfo: ...
 
     async def abort(self, upload_id: str) -> None: ...
+
+    async def list_uploads(self, *, after: str | None = None, limit: int = 1000) -> UploadPage: ...
+
+    async def discard_abandoned_puts(self, before: datetime) -> int: ...
 
     async def check(self) -> None:
         """Raise ``Transient`` unless the storage is reachable and writable."""

@@ -6,7 +6,9 @@ is one append). Its bytes live in the BlobStore's upload area and its
 timestamps in a metadata document, so any replica can continue it; only the
 running hash is kept per process, and a replica that lacks it re-reads the
 upload once at commit. A digest is always verified before the blob becomes
-visible at its content key: a mismatch discards the bytes.
+visible at its content key: a mismatch discards the bytes. Nothing staged is
+left behind: :meth:`UploadSessions.expire` sweeps expired sessions and the
+orphans of killed processes alike.
 """
 
 from __future__ import annotations
@@ -274,21 +276,55 @@ class UploadSessions:
         return tuple(dict.fromkeys(("sha256", *self._algorithms, *algorithms, *extra)))
 
     async def expire(self, *, limit: int = 1000) -> int:
-        """Discard uploads untouched for longer than the TTL; returns how many."""
-        removed = 0
-        after: str | None = None
+        """Sweep the upload area so nothing staged outlives the TTL; returns how many went.
+
+        Sessions keep a record that expires; ``store``, ``stage`` and ``tee``
+        keep none (one request owns them), so a process killed mid-body leaves
+        bytes nobody will finish, as does one killed between ``begin_upload``
+        and a session's record. This removes, at most ``limit`` in all:
+        sessions untouched for the TTL; uploads without a record whose bytes
+        are older than the TTL (no grace beyond it); and what interrupted puts
+        left (the BlobStore knows when a put's writer is provably gone). An
+        upload the BlobStore reports as ``writing`` is live, in whatever
+        process, and is never touched. Run it at start-up and periodically.
+        """
         cutoff = self._clock.now() - self._ttl
+        removed = 0
+        writing: set[str] = set()
+        after: str | None = None
         while removed < limit:
-            page = await self._meta.scan("uploads/", after=after, limit=200)
-            for doc in page.items:
-                session = _session_decoder.decode(doc.value)
-                if session.updated < cutoff:
-                    await self._discard(session.id)
+            page = await self._blobs.list_uploads(after=after, limit=200)
+            for item in page.items:
+                if item.writing:
+                    writing.add(item.id)
+                elif item.modified < cutoff and removed < limit and not await self._owned(item.id):
+                    await self._discard(item.id)
                     removed += 1
             if page.next_after is None:
                 break
             after = page.next_after
+        after = None
+        while removed < limit:
+            docs = await self._meta.scan("uploads/", after=after, limit=200)
+            for doc in docs.items:
+                session = _session_decoder.decode(doc.value)
+                if session.updated < cutoff and session.id not in writing and removed < limit:
+                    await self._discard(session.id)
+                    removed += 1
+            if docs.next_after is None:
+                break
+            after = docs.next_after
+        if removed < limit:
+            removed += await self._blobs.discard_abandoned_puts(cutoff)
         return removed
+
+    async def _owned(self, upload_id: str) -> bool:
+        """True if a session record holds the upload (its expiry is the record's to decide)."""
+        try:
+            await self._meta.get(upload_key(upload_id))
+        except (NotFound, InvalidInput):
+            return False
+        return True
 
     async def _load(self, upload_id: str) -> tuple[UploadSession, int]:
         try:

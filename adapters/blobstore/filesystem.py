@@ -10,6 +10,12 @@ A put is written to ``tmp/``, fsynced and renamed, so a reader sees the old
 blob or the whole new one, never a part. Appends to an upload take an
 exclusive ``flock`` on its file, so two processes can never interleave writes.
 Disk work runs in worker threads in 1 MiB steps, keeping the event loop free.
+
+Nothing is left behind by a killed process: a put holds an exclusive ``flock``
+on its temp file from creation until the rename, so a temp file nobody has
+locked is provably abandoned and the sweep removes it at once, whatever its
+age; the same lock on an upload's file tells a sweep (in any worker process)
+that an append is running on it.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import anyio.to_thread
 from adapters.blobstore._ranges import CHUNK, clamp_range
 from domain.errors import Conflict, NotFound, OffsetMismatch, Transient
 from domain.keys import check_key
-from domain.ports import BlobInfo, BlobPage
+from domain.ports import BlobInfo, BlobPage, UploadInfo, UploadPage
 
 __all__ = ["FilesystemBlobStore"]
 
@@ -127,20 +133,34 @@ class FilesystemBlobStore:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> BlobInfo:
         target = self.local_path(key)
-        tmp = self._tmp / uuid.uuid4().hex
+        tmp, handle = await anyio.to_thread.run_sync(self._new_temp)
         try:
-            handle = await anyio.to_thread.run_sync(tmp.open, "wb")
-            try:
+            try:  # the lock is held until the rename: an unlocked temp file has no writer
                 await _write_blocks(handle, chunks)
                 await anyio.to_thread.run_sync(_flush_and_sync, handle)
+                await anyio.to_thread.run_sync(_publish, tmp, target)
             finally:
                 handle.close()
-            await anyio.to_thread.run_sync(_publish, tmp, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
         return await self.stat(key)
+
+    def _new_temp(self) -> tuple[Path, BinaryIO]:
+        """A fresh temp file under an exclusive lock (a sweep may take a file between
+        its creation and the lock; then it is unlinked and another name is tried)."""
+        while True:
+            tmp = self._tmp / uuid.uuid4().hex
+            handle = tmp.open("xb")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                if os.fstat(handle.fileno()).st_nlink:
+                    return tmp, handle
+            except BaseException:
+                handle.close()
+                raise
+            handle.close()
 
     async def open(self, key: str, start: int = 0, end: int | None = None) -> _FileReader:
         path = self.local_path(key)
@@ -264,11 +284,44 @@ class FilesystemBlobStore:
         except FileNotFoundError:
             raise NotFound("unknown upload") from None
 
+    async def list_uploads(self, *, after: str | None = None, limit: int = 1000) -> UploadPage:
+        def collect() -> tuple[list[UploadInfo], bool]:
+            names = sorted(
+                name
+                for name in os.listdir(self._uploads)
+                if _UPLOAD_ID.fullmatch(name) and (after is None or name > after)
+            )
+            items: list[UploadInfo] = []
+            for name in names:
+                if len(items) >= limit:
+                    return items, True
+                info = _upload_info(self._uploads / name, name)
+                if info is not None:
+                    items.append(info)
+            return items, False
+
+        items, more = await anyio.to_thread.run_sync(collect)
+        return UploadPage(items=items, next_after=items[-1].id if more and items else None)
+
+    async def discard_abandoned_puts(self, before: datetime) -> int:
+        """Remove every temp file no put holds locked; ``before`` is not needed here,
+        since the lock proves whether its writer is alive."""
+
+        def sweep() -> int:
+            removed = 0
+            with os.scandir(self._tmp) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False) and _remove_unlocked(entry.path):
+                        removed += 1
+            return removed
+
+        return await anyio.to_thread.run_sync(sweep)
+
     async def check(self) -> None:
         probe = self._tmp / f".ready-{uuid.uuid4().hex}"
         try:
             probe.write_bytes(b"ok")
-            probe.unlink()
+            probe.unlink(missing_ok=True)  # a sweep may have taken it: it holds no lock
         except OSError as exc:
             raise Transient(f"storage at {self.root.name!r} is not writable") from exc
 
@@ -278,6 +331,50 @@ class FilesystemBlobStore:
 
 def _info(key: str, st: os.stat_result) -> BlobInfo:
     return BlobInfo(key=key, size=st.st_size, modified=datetime.fromtimestamp(st.st_mtime, UTC))
+
+
+def _upload_info(path: Path, upload_id: str) -> UploadInfo | None:
+    """The upload's size and mtime; ``writing`` if an append (or commit) holds its lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None  # committed or aborted meanwhile
+    try:
+        st = os.fstat(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            writing = True
+        else:
+            writing = False  # closing the descriptor releases the shared lock
+    finally:
+        os.close(fd)
+    modified = datetime.fromtimestamp(st.st_mtime, UTC)
+    return UploadInfo(id=upload_id, size=st.st_size, modified=modified, writing=writing)
+
+
+def _remove_unlocked(path: str) -> bool:
+    """Unlink ``path`` if no process holds its lock (checked under that lock)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live put
+        st = os.fstat(fd)
+        try:
+            same = os.stat(path, follow_symlinks=False).st_ino == st.st_ino
+        except FileNotFoundError:
+            return False  # renamed into place or removed meanwhile
+        if not same or st.st_nlink == 0:
+            return False
+        os.unlink(path)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _flush_and_sync(handle: BinaryIO) -> None:

@@ -1,7 +1,10 @@
 """In-memory BlobStore: the fake for unit tests and a throwaway server mode.
 
 Several :class:`MemoryBlobStore` instances may share one
-:class:`MemoryBlobBackend`, standing in for replicas over one bucket.
+:class:`MemoryBlobBackend`, standing in for replicas over one bucket. A
+``put`` builds its blob in a local buffer, so an interrupted one leaves
+nothing to sweep; uploads remember when they were last written (by the
+store's clock, so unit tests can age them) and whether an append holds them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import anyio
 from adapters.blobstore._ranges import CHUNK, clamp_range
 from domain.errors import NotFound, OffsetMismatch
 from domain.keys import check_key
-from domain.ports import BlobInfo, BlobPage
+from domain.ports import BlobInfo, BlobPage, Clock, UploadInfo, UploadPage
 
 __all__ = ["MemoryBlobBackend", "MemoryBlobStore"]
 
@@ -27,6 +30,7 @@ class MemoryBlobBackend:
         self.blobs: dict[str, tuple[bytes, datetime]] = {}
         self.uploads: dict[str, bytearray] = {}
         self.upload_locks: dict[str, anyio.Lock] = {}
+        self.upload_modified: dict[str, datetime] = {}
 
 
 class _MemoryReader:
@@ -48,15 +52,21 @@ class _MemoryReader:
 class MemoryBlobStore:
     """BlobStore over process memory."""
 
-    def __init__(self, backend: MemoryBlobBackend | None = None) -> None:
+    def __init__(
+        self, backend: MemoryBlobBackend | None = None, clock: Clock | None = None
+    ) -> None:
         self.backend = backend or MemoryBlobBackend()
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> BlobInfo:
         check_key(key)
         buffer = bytearray()
         async for chunk in chunks:
             buffer += chunk
-        now = datetime.now(UTC)
+        now = self._now()
         self.backend.blobs[key] = (bytes(buffer), now)
         return BlobInfo(key=key, size=len(buffer), modified=now)
 
@@ -100,6 +110,7 @@ class MemoryBlobStore:
         upload_id = uuid.uuid4().hex
         self.backend.uploads[upload_id] = bytearray()
         self.backend.upload_locks[upload_id] = anyio.Lock()
+        self.backend.upload_modified[upload_id] = self._now()
         return upload_id
 
     def _upload(self, upload_id: str) -> bytearray:
@@ -118,6 +129,7 @@ class MemoryBlobStore:
                 )
             async for chunk in chunks:
                 data += chunk
+                self.backend.upload_modified[upload_id] = self._now()
             return len(data)
 
     async def upload_size(self, upload_id: str) -> int:
@@ -131,16 +143,38 @@ class MemoryBlobStore:
     async def commit(self, upload_id: str, key: str) -> BlobInfo:
         check_key(key)
         data = bytes(self._upload(upload_id))
-        now = datetime.now(UTC)
+        now = self._now()
         self.backend.blobs[key] = (data, now)
-        del self.backend.uploads[upload_id]
-        self.backend.upload_locks.pop(upload_id, None)
+        self._forget(upload_id)
         return BlobInfo(key=key, size=len(data), modified=now)
 
     async def abort(self, upload_id: str) -> None:
         self._upload(upload_id)
+        self._forget(upload_id)
+
+    def _forget(self, upload_id: str) -> None:
         del self.backend.uploads[upload_id]
         self.backend.upload_locks.pop(upload_id, None)
+        self.backend.upload_modified.pop(upload_id, None)
+
+    async def list_uploads(self, *, after: str | None = None, limit: int = 1000) -> UploadPage:
+        backend = self.backend
+        ids = sorted(i for i in backend.uploads if after is None or i > after)
+        page = ids[: max(limit, 0)]
+        items = [
+            UploadInfo(
+                id=i,
+                size=len(backend.uploads[i]),
+                modified=backend.upload_modified[i],
+                writing=backend.upload_locks[i].locked(),
+            )
+            for i in page
+        ]
+        more = len(ids) > len(page)
+        return UploadPage(items=items, next_after=page[-1] if more and page else None)
+
+    async def discard_abandoned_puts(self, before: datetime) -> int:
+        return 0  # a put's bytes live in its own buffer until they are stored whole
 
     async def check(self) -> None:
         return None

@@ -83,19 +83,26 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 
 async def _sweep_uploads(container: Container) -> None:
-    """Discard abandoned uploads now and then, so their bytes do not pile up."""
+    """Sweep the upload area at start-up, then every ``_SWEEP_INTERVAL`` seconds.
+
+    The first pass runs as soon as the server starts (in the background, so
+    readiness does not wait for it) and removes what a killed process left
+    behind; the log line after each pass says it ran. A failing pass is logged
+    and retried on the next round: the sweep never takes the server down.
+    """
     services = Services(container)
     uploads = services.uploads
     while True:
-        await anyio.sleep(_SWEEP_INTERVAL)
         try:
             removed = await uploads.expire()
-            await services.oci.prune_upload_owners(uploads.exists)
+            pruned = await services.oci.prune_upload_owners(uploads.exists)
         except NoraError as exc:
             _log.warning("upload sweep failed", extra={"fields": {"error": exc.detail}})
+        except Exception:  # a disk error, say: logged, and the next round tries again
+            _log.exception("upload sweep failed")
         else:
-            if removed:
-                _log.info("expired uploads", extra={"fields": {"removed": removed}})
+            _log.info("upload sweep done", extra={"fields": {"removed": removed, "pruned": pruned}})
+        await anyio.sleep(_SWEEP_INTERVAL)
 
 
 def _lifespan(container: Container) -> Any:

@@ -7,13 +7,14 @@ store instances over one shared storage) for each adapter.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
 
 from domain.errors import InvalidKey, NotFound, OffsetMismatch, RangeNotSatisfiable
-from domain.ports import BlobStore
+from domain.ports import BlobStore, UploadInfo
 from tests.contract.helpers import chunks_of, failing, read_all, stream
 
 BAD_KEYS = [
@@ -321,3 +322,127 @@ class BlobStoreContract:
     @pytest.mark.anyio
     async def test_check_passes_on_healthy_storage(self, store: BlobStore) -> None:
         await store.check()
+
+    # nothing left behind: finding uploads without their ids, and put leftovers
+    @pytest.mark.anyio
+    async def test_uploads_are_listed_until_committed_or_aborted(
+        self, make_store: Callable[[], BlobStore], prefix: str
+    ) -> None:
+        first, second = make_store(), make_store()
+        kept, committed, aborted = [await first.begin_upload() for _ in range(3)]
+        await first.append(kept, 0, stream(b"12345"))
+        await first.append(committed, 0, stream(b"done"))
+        listed = {item.id: item for item in (await second.list_uploads()).items}
+        assert {kept, committed, aborted} <= listed.keys()
+        assert (listed[kept].size, listed[committed].size, listed[aborted].size) == (5, 4, 0)
+        assert not any(item.writing for item in listed.values())
+        await second.commit(committed, prefix + "done")
+        await second.abort(aborted)
+        ids = {item.id for item in (await first.list_uploads()).items}
+        assert kept in ids
+        assert committed not in ids
+        assert aborted not in ids
+        assert [i.key for i in (await first.list(prefix)).items] == [prefix + "done"]
+        await first.abort(kept)
+
+    @pytest.mark.anyio
+    async def test_upload_listing_pages_in_id_order(self, store: BlobStore) -> None:
+        started = sorted([await store.begin_upload() for _ in range(5)])
+        collected: list[str] = []
+        after: str | None = None
+        while True:
+            page = await store.list_uploads(after=after, limit=2)
+            assert len(page.items) <= 2
+            collected += [item.id for item in page.items]
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert collected == sorted(collected)
+        assert [i for i in collected if i in started] == started
+        rest = await store.list_uploads(after=started[2])
+        assert [i.id for i in rest.items if i.id in started] == started[3:]
+        for upload in started:
+            await store.abort(upload)
+
+    @pytest.mark.anyio
+    async def test_upload_modified_is_its_last_write(self, store: BlobStore) -> None:
+        slack = timedelta(milliseconds=50)  # file systems stamp times from a coarse clock
+        before = datetime.now(UTC)
+        upload = await store.begin_upload()
+        begun = await _upload_info(store, upload)
+        assert before - slack <= begun.modified <= datetime.now(UTC) + slack
+        await anyio.sleep(0.2)
+        appending = datetime.now(UTC)
+        await store.append(upload, 0, stream(b"more bytes"))
+        written = await _upload_info(store, upload)
+        assert written.modified >= appending - slack > begun.modified
+        assert written.size == 10
+        await store.abort(upload)
+
+    @pytest.mark.anyio
+    async def test_an_upload_being_appended_is_writing(self, store: BlobStore) -> None:
+        upload = await store.begin_upload()
+        release = anyio.Event()
+        seen: list[bool] = []
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b"first"
+            await release.wait()
+            yield b"second"
+
+        async def watch() -> None:
+            await anyio.sleep(0.1)
+            seen.append((await _upload_info(store, upload)).writing)
+            release.set()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(watch)
+            with anyio.fail_after(10):
+                assert await store.append(upload, 0, body()) == 11
+        assert seen == [True]
+        assert not (await _upload_info(store, upload)).writing
+        await store.abort(upload)
+
+    @pytest.mark.anyio
+    async def test_sweeping_puts_leaves_blobs_and_uploads_alone(
+        self, store: BlobStore, prefix: str
+    ) -> None:
+        await store.put(prefix + "kept", stream(b"blob"))
+        upload = await store.begin_upload()
+        await store.append(upload, 0, stream(b"upload"))
+        assert await store.discard_abandoned_puts(datetime.now(UTC) + timedelta(days=1)) == 0
+        assert await read_all(await store.open(prefix + "kept")) == b"blob"
+        assert await read_all(await store.open_upload(upload)) == b"upload"
+        await store.abort(upload)
+
+    @pytest.mark.anyio
+    async def test_a_put_in_progress_survives_sweeps(
+        self, make_store: Callable[[], BlobStore], prefix: str
+    ) -> None:
+        writer, sweeper = make_store(), make_store()
+        parts = [bytes([i]) * 70_000 for i in range(30)]
+        done = anyio.Event()
+
+        async def sweep() -> None:
+            while not done.is_set():
+                await sweeper.discard_abandoned_puts(datetime.now(UTC) - timedelta(hours=1))
+                await anyio.sleep(0.005)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(sweep)
+            with anyio.fail_after(20):
+                await writer.put(prefix + "slow", stream(*parts, delay=0.01))
+            done.set()
+        assert await read_all(await sweeper.open(prefix + "slow")) == b"".join(parts)
+
+
+async def _upload_info(store: BlobStore, upload_id: str) -> UploadInfo:
+    """The listing's entry for ``upload_id`` (which must be listed)."""
+    after: str | None = None
+    while True:
+        page = await store.list_uploads(after=after)
+        for item in page.items:
+            if item.id == upload_id:
+                return item
+        assert page.next_after is not None, f"upload {upload_id} is not listed"
+        after = page.next_after
