@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import getpass
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -162,55 +161,10 @@ def serve(settings: Settings) -> int:
 
 
 def _run_server(settings: Settings) -> int:
-    target = "entrypoints.http.asgi:create"
-    if settings.server == "granian":
-        from granian import Granian
-        from granian.constants import Interfaces
-        from granian.log import LogLevels
+    """Hand over to the server module, which bounds connections in either server."""
+    from entrypoints.server import run_server
 
-        from entrypoints.http.observability import configure_logging
-
-        server = Granian(
-            target,
-            address=settings.host,
-            port=settings.port,
-            interface=Interfaces.ASGI,
-            workers=settings.workers,
-            factory=True,
-            log_level=LogLevels(settings.log_level),
-            log_access=False,
-            workers_kill_timeout=int(settings.shutdown_timeout) or None,
-        )
-        # Granian gives its own loggers plain-text stdout handlers when built;
-        # take them back so the supervisor's lines are JSON like the workers'.
-        configure_logging(settings.log_level)
-        server.serve()
-        return 0
-    import uvicorn
-
-    # uvicorn drains, then re-raises the signal it caught under the handler it
-    # found; finding this one turns a clean drain into exit status 0.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _exit_cleanly)
-    uvicorn.run(
-        target,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout),
-    )
-    return 0
-
-
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+    return run_server(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

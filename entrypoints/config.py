@@ -59,6 +59,16 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     shutdown_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     """Seconds in-flight requests get to finish after SIGTERM."""
 
+    # --- connections (both servers; a slow or hostile client must not pin sockets) ---
+    header_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    """Seconds a connection gets to send a request head (a silent one too); then it is closed."""
+    keepalive_timeout: Annotated[int, msgspec.Meta(ge=0, le=300)] = 5
+    """Seconds an idle keep-alive connection stays open (0: close after each response)."""
+    max_header_kb: Annotated[int, msgspec.Meta(ge=8, le=1024)] = 64
+    """Largest request head (request line and headers) in KiB; a larger one gets 431 or 414."""
+    max_connections: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 2048
+    """Connections one worker holds at once; the open-file limit is raised to fit them."""
+
     # --- access control ---
     auth_enabled: bool = False
     """Require credentials (off by default for a zero-config loopback start)."""

@@ -77,3 +77,50 @@ def test_any_environment_gives_settings_or_one_config_error(values: dict[str, st
     else:
         assert isinstance(settings, Settings)
         assert 1 <= settings.port <= 65535
+
+
+def test_connection_limits_default_to_safe_bounds() -> None:
+    settings = load_settings({})
+    assert settings.header_timeout == 10.0
+    assert settings.keepalive_timeout == 5
+    assert settings.max_header_kb == 64
+    assert settings.max_connections == 2048
+    tuned = load_settings(
+        {
+            "NORA_HEADER_TIMEOUT": "2.5",
+            "NORA_KEEPALIVE_TIMEOUT": "0",
+            "NORA_MAX_HEADER_KB": "16",
+            "NORA_MAX_CONNECTIONS": "100",
+        }
+    )
+    assert (tuned.header_timeout, tuned.keepalive_timeout) == (2.5, 0)
+    assert (tuned.max_header_kb, tuned.max_connections) == (16, 100)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("header_timeout", "0"),
+        ("header_timeout", "61"),
+        ("header_timeout", "soon"),
+        ("keepalive_timeout", "-1"),
+        ("keepalive_timeout", "301"),
+        ("keepalive_timeout", "1.5"),
+        ("max_header_kb", "4"),
+        ("max_header_kb", "2048"),
+        ("max_connections", "0"),
+        ("max_connections", "15"),
+    ],
+)
+def test_connection_limits_out_of_range_name_their_variable(field: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({env_name(field): value})
+    assert str(caught.value).startswith(env_name(field) + ":")
+
+
+def test_connection_cap_fits_the_open_file_limit() -> None:
+    from entrypoints.server import connection_cap
+
+    assert connection_cap(2048, 1024) == (1024 - 256) // 2
+    assert connection_cap(2048, 1_000_000) == 2048
+    assert connection_cap(100, 200) == 16  # never below a working minimum

@@ -1,0 +1,357 @@
+"""Run the app under uvicorn or granian with every connection bounded.
+
+Both servers get the same limits from :class:`Settings`: how long a request head may
+take (a silent connection included), how big it may be, how long an idle keep-alive
+connection stays, and how many connections one worker holds. Without them a client
+that trickles bytes pins a socket forever and enough of them exhaust the open-file
+limit, so ``/health`` stops answering.
+
+Neither server rewrites the client address from ``X-Forwarded-For``: the access
+layer alone decides whom to believe (``NORA_AUTH_TRUSTED_PROXIES``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import resource
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from entrypoints.config import Settings, load_settings
+
+__all__ = [
+    "MAX_HEADERS",
+    "BoundedHttpToolsProtocol",
+    "ConnectionLimits",
+    "connection_cap",
+    "raise_open_files_limit",
+    "run_server",
+]
+
+_log = logging.getLogger("nora.server")
+
+TARGET = "entrypoints.http.asgi:create"
+
+MAX_HEADERS = 100
+"""Header fields per request: hyper's fixed limit under granian, enforced alike under uvicorn."""
+FILES_PER_CONNECTION = 2
+"""The socket, plus the blob file or upstream socket a request may stream."""
+FILES_RESERVED = 256
+"""Descriptors kept for the database, logs, pipes and upstream pools."""
+FILES_CEILING = 1 << 20
+"""Never raise the soft limit past this, even when the hard limit is unlimited."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """The per-worker bounds both servers apply, in the units they use."""
+
+    header_timeout: float
+    keepalive_timeout: int
+    max_head_bytes: int
+    max_connections: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        """The configured limits, the connection cap lowered to what open files allow."""
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return cls(
+            header_timeout=settings.header_timeout,
+            keepalive_timeout=settings.keepalive_timeout,
+            max_head_bytes=settings.max_header_kb * 1024,
+            max_connections=connection_cap(settings.max_connections, soft),
+        )
+
+
+def connection_cap(wanted: int, soft_limit: int) -> int:
+    """Connections a worker can hold without running out of descriptors for /health."""
+    if soft_limit == resource.RLIM_INFINITY:
+        return wanted
+    return max(16, min(wanted, (soft_limit - FILES_RESERVED) // FILES_PER_CONNECTION))
+
+
+def raise_open_files_limit(connections: int) -> int:
+    """Raise the soft RLIMIT_NOFILE toward the hard one (workers inherit it); the new soft."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = connections * FILES_PER_CONNECTION + FILES_RESERVED
+    target = FILES_CEILING if hard == resource.RLIM_INFINITY else min(hard, FILES_CEILING)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            _log.warning("cannot raise the open-file limit from %d to %d: %s", soft, target, exc)
+        else:
+            _log.info("open-file limit raised from %d to %d", soft, target)
+            soft = target
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        _log.warning(
+            "the open-file limit %d allows %d connections per worker, not NORA_MAX_CONNECTIONS=%d;"
+            " raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) to at least %d",
+            soft,
+            connection_cap(connections, soft),
+            connections,
+            needed,
+        )
+    return soft
+
+
+@functools.cache
+def _limits_from_environment() -> ConnectionLimits:
+    """Limits in a worker process, which finds the final settings in its environment."""
+    return ConnectionLimits.from_settings(load_settings())
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a head deadline, a head size limit and a connection cap.
+
+    uvicorn bounds neither the time nor the size of a request head under httptools,
+    and accepts every connection. Here a connection that has not completed its head
+    within the header timeout is closed (a new one that sends nothing too); a head
+    over the size limit is answered 431 (414 for the request line) and closed once
+    that many bytes arrived, so memory stays bounded; a connection past the cap is
+    answered 503 and closed at once, freeing its descriptor.
+    """
+
+    limits: ClassVar[ConnectionLimits | None] = None
+    """Set by the process that starts uvicorn; spawned workers read the environment."""
+    _last_refusal_log: ClassVar[float] = 0.0
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self._limits = type(self).limits or _limits_from_environment()
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head: int | None = 0
+        """Bytes of the request head being read; None while no head is being read."""
+        self._message_bytes = 0
+        self._url_bytes = 0
+        self._header_count = 0
+        self._began = False
+        self._refused = False
+
+    # connection events
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self._limits.max_connections:
+            self._log_refusal("connection cap %d reached", self._limits.max_connections)
+            self._refuse(503, "Too many connections.")
+            return
+        self._start_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._head is None and self.timeout_keep_alive_task is not None:
+            # the first byte after a response: the next request head starts now
+            self._head = 0
+            self._start_head_timer()
+        reading_head = self._head is not None
+        self._began = False
+        super().data_received(data)
+        if self._refused or self._head is None or self.transport.is_closing():
+            return
+        if reading_head and not self._began:
+            self._head += len(data)  # the whole chunk belongs to the unfinished head
+        else:
+            self._head = self._message_bytes  # the head began inside this chunk
+        if self._url_bytes > self._limits.max_head_bytes:
+            self._refuse(414, "Request line too long.")
+        elif self._head > self._limits.max_head_bytes or self._header_count > MAX_HEADERS:
+            self._refuse(431, "Request header fields too large.")
+
+    # parser callbacks
+
+    def on_message_begin(self) -> None:
+        if self._refused:
+            return
+        super().on_message_begin()
+        self._began = True
+        self._message_bytes = self._url_bytes = self._header_count = 0
+        if self._head is None:
+            self._head = 0
+        self._start_head_timer()
+
+    def on_url(self, url: bytes) -> None:
+        if self._refused:
+            return
+        self._url_bytes += len(url)
+        self._message_bytes += len(url)
+        if self._url_bytes <= self._limits.max_head_bytes:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._refused:
+            return
+        self._header_count += 1
+        self._message_bytes += len(name) + len(value) + 4
+        if self._header_count <= MAX_HEADERS:
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._refused:
+            return
+        self._stop_head_timer()
+        self._head = None
+        if self._url_bytes > self._limits.max_head_bytes:
+            self._refuse(414, "Request line too long.")
+        elif self._message_bytes > self._limits.max_head_bytes or self._header_count > MAX_HEADERS:
+            self._refuse(431, "Request header fields too large.")
+        else:
+            super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()
+
+    # helpers
+
+    def _start_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(
+                self._limits.header_timeout, self._head_timed_out
+            )
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._head is None or self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # a pipelined head waits on the response in flight (reading is paused), not
+            # on the client: give it another period once that response is under way
+            self._start_head_timer()
+            return
+        self._refused = True
+        self.transport.close()
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer ``status`` unless a response is already on the wire, then close."""
+        self._refused = True
+        self._stop_head_timer()
+        if self.cycle is None or self.cycle.response_complete:
+            body = message.encode("ascii")
+            self.transport.write(
+                b"".join(
+                    [
+                        STATUS_LINE[status],
+                        b"content-type: text/plain; charset=utf-8\r\n",
+                        b"content-length: %d\r\n" % len(body),
+                        b"connection: close\r\n\r\n",
+                        body,
+                    ]
+                )
+            )
+        self.transport.close()
+
+    @classmethod
+    def _log_refusal(cls, message: str, *args: object) -> None:
+        """Warn at most every ten seconds: a flood must not also flood the log."""
+        now = time.monotonic()
+        if now - cls._last_refusal_log >= 10.0:
+            cls._last_refusal_log = now
+            _log.warning(message, *args)
+
+
+def run_server(settings: Settings) -> int:
+    """Raise the open-file limit, then run the configured server until it stops."""
+    raise_open_files_limit(settings.max_connections)
+    limits = ConnectionLimits.from_settings(settings)
+    if settings.server == "granian":
+        return _run_granian(settings, limits)
+    return _run_uvicorn(settings, limits)
+
+
+def _run_granian(settings: Settings, limits: ConnectionLimits) -> int:
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    from entrypoints.http.observability import configure_logging
+
+    server = Granian(
+        TARGET,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        factory=True,
+        log_level=LogLevels(settings.log_level),
+        log_access=False,
+        workers_kill_timeout=int(settings.shutdown_timeout) or None,
+        # HTTP/1.1 only, like uvicorn: cleartext HTTP/2 would bypass the HTTP/1 limits
+        http=HTTPModes.http1,
+        # connections past the cap wait in the listen backlog, holding no descriptor
+        backpressure=limits.max_connections,
+        http1_settings=HTTP1Settings(
+            # hyper also closes an idle keep-alive connection after this timeout
+            header_read_timeout=max(1, round(limits.header_timeout * 1000)),
+            keep_alive=limits.keepalive_timeout > 0,
+            # the read buffer bounds the head: a bigger one gets 431 (414 for the URI)
+            max_buffer_size=max(8192, limits.max_head_bytes),
+        ),
+    )
+    # Granian gives its own loggers plain-text stdout handlers when built;
+    # take them back so the supervisor's lines are JSON like the workers'.
+    configure_logging(settings.log_level)
+    server.serve()
+    return 0
+
+
+def _run_uvicorn(settings: Settings, limits: ConnectionLimits) -> int:
+    import uvicorn
+
+    BoundedHttpToolsProtocol.limits = limits
+    # uvicorn drains, then re-raises the signal it caught under the handler it
+    # found; finding this one turns a clean drain into exit status 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
+    uvicorn.run(
+        TARGET,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        # by import path, so spawned workers load the same class
+        http=f"{__name__}:{BoundedHttpToolsProtocol.__name__}",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        # uvicorn would trust X-Forwarded-For from loopback and rewrite the client
+        proxy_headers=False,
+        timeout_keep_alive=limits.keepalive_timeout,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+    )
+    return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
