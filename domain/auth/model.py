@@ -98,6 +98,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """How the caller proved who they are: password, token, docker-token, anonymous."""
     expires: datetime | None = None
     """When the credential stops being valid (tokens); None for passwords."""
+    bounds: tuple[Scope, ...] = ()
+    """For a registry session token: the scopes of the credential it was issued to.
+    Its grants decide each repository; these bound what a listing shows."""
 
     @property
     def anonymous(self) -> bool:

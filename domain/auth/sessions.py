@@ -18,7 +18,7 @@ from typing import Final
 import msgspec
 
 from domain.auth.model import Principal, Role, Scope
-from domain.errors import Conflict, NotFound, Unauthenticated
+from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
 
 __all__ = ["Grant", "SessionTokens"]
@@ -41,6 +41,8 @@ class _Claims(msgspec.Struct, frozen=True):
     exp: int
     tid: str | None = None
     """The API token the session was issued to, if any: it must stay live."""
+    bounds: tuple[str, ...] = ()
+    """That credential's own scopes, which bound listings (the catalog)."""
 
 
 _encoder = msgspec.json.Encoder()
@@ -51,6 +53,13 @@ def _limit(actions: tuple[str, ...]) -> Role:
     if "*" in actions or "delete" in actions or "push" in actions:
         return Role.WRITE
     return Role.READ
+
+
+def _bound(text: str) -> Scope:
+    try:
+        return Scope.parse(text)
+    except InvalidInput:  # signed by us, so never; still, an unreadable bound allows nothing
+        return Scope("docker", "", Role.READ)
 
 
 def _b64(data: bytes) -> str:
@@ -80,6 +89,7 @@ class SessionTokens:
         *,
         not_after: datetime | None = None,
         token_id: str | None = None,
+        bounds: tuple[Scope, ...] = (),
     ) -> str:
         """A token for ``subject`` (role None: anonymous) with ``grants``.
 
@@ -95,6 +105,7 @@ class SessionTokens:
             grants=grants,
             exp=int(expires.timestamp()),
             tid=token_id,
+            bounds=tuple(str(scope) for scope in bounds),
         )
         payload = _b64(_encoder.encode(claims))
         signature = _b64(hmac.new(await self._key(), payload.encode(), sha256).digest())
@@ -129,6 +140,7 @@ class SessionTokens:
             # no grant at all still restricts: a scope nothing can match
             scopes=scopes or (Scope("docker", "", Role.READ),),
             token_id=claims.tid,
+            bounds=tuple(_bound(text) for text in claims.bounds),
             via="docker-token",
             expires=datetime.fromtimestamp(claims.exp, UTC),
         )

@@ -239,6 +239,8 @@ def readable(request: Request[Any, Any, Any], fmt: str) -> Callable[[str], bool]
     services: Services = request.app.state["services"]
     policy = services.access_policy
     principal = principal_of(request)
+    if principal.via == "docker-token":  # a listing is bounded by the credential, not the grants
+        principal = msgspec.structs.replace(principal, scopes=principal.bounds, via="bounds")
     if not policy.enabled or (not principal.anonymous and not principal.scopes):
         return None
     return lambda name: policy.allows(principal, R, fmt, name)

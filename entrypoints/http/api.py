@@ -203,6 +203,7 @@ class DockerTokenController(Controller):
             tuple(grants),
             not_after=principal.expires,
             token_id=principal.token_id,
+            bounds=principal.bounds if principal.via == "docker-token" else principal.scopes,
         )
         now = datetime.now(UTC)
         seconds = int(services.sessions.lifetime.total_seconds())
@@ -219,12 +220,15 @@ class DockerTokenController(Controller):
 
 
 def _grant(item: str, principal: Principal, services: Services) -> Grant | None:
+    """A repository grant, with only the actions the caller may take.
+
+    ``registry:catalog:*`` grants nothing: every session may ask for the
+    catalog, which lists only what the credential behind it may read.
+    """
     parts = item.split(":")
-    if len(parts) < 3 or parts[0] not in ("repository", "registry"):
+    if len(parts) < 3 or parts[0] != "repository":
         return None
-    kind, name, actions = parts[0], ":".join(parts[1:-1]), parts[-1].split(",")
-    if kind == "registry":
-        name = "*" if name == "catalog" else name
+    name, actions = ":".join(parts[1:-1]), parts[-1].split(",")
     allowed: list[str] = []
     for action in actions:
         needed = _ACTION_ROLES.get(action)

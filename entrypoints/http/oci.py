@@ -40,7 +40,7 @@ from domain.oci.service import MAX_PAGE, Page, StoredManifest
 from domain.ports import BlobStore, LocalFiles
 from domain.uploads import UploadSessions
 from entrypoints.container import Services
-from entrypoints.http.access import principal_of
+from entrypoints.http.access import principal_of, readable
 from entrypoints.http.deps import ServicesDep
 from entrypoints.http.pathsend import PathSend, supports_pathsend
 
@@ -52,6 +52,8 @@ API_VERSION: Final = {"docker-distribution-api-version": "registry/2.0"}
 
 ERRORS: Final[tuple[tuple[type[e.NoraError], str, str, int], ...]] = (
     (e.TooLarge, "", "SIZE_INVALID", 413),
+    (e.RequestTimeout, "", "BLOB_UPLOAD_INVALID", 408),
+    (e.ClientGone, "", "BLOB_UPLOAD_INVALID", 400),
     (e.OffsetMismatch, "", "BLOB_UPLOAD_INVALID", 416),
     (e.RangeNotSatisfiable, "upload", "BLOB_UPLOAD_INVALID", 416),
     (e.RangeNotSatisfiable, "", "SIZE_INVALID", 416),
@@ -233,7 +235,7 @@ def _link(path: str, n: int | None, page: Page) -> dict[str, str]:
 async def _catalog(call: _Call) -> Response[Any]:
     """GET /v2/_catalog?n=&last=: the repositories the caller may pull, sorted, paginated."""
     n, last = _page_size(call), call.query("last")
-    page = await call.oci.catalog(n, last, call.may_pull)
+    page = await call.oci.catalog(n, last, readable(call.request, "docker"))
     headers = _link("/v2/_catalog", n, page)
     return _respond(200, headers, msgspec.json.encode({"repositories": page.items}))
 
