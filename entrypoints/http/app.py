@@ -22,6 +22,7 @@ from entrypoints.config import Settings, load_settings
 from entrypoints.container import Container, Services, build_container, close_container
 from entrypoints.http.access import AccessDenied, access_middleware, render_denied
 from entrypoints.http.api import ApiController, DockerTokenController
+from entrypoints.http.bodies import body_limits_middleware
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.npm import NpmController
 from entrypoints.http.oci import OciController
@@ -58,6 +59,7 @@ class NoraPlugin(InitPluginProtocol):
         app_config.signature_namespace.update({"Services": Services})
         app_config.state["services"] = services
         app_config.middleware.append(access_middleware)
+        app_config.middleware.append(body_limits_middleware)
         app_config.exception_handlers[AccessDenied] = render_denied
         app_config.exception_handlers[NoraError] = _handle_domain_error
         app_config.exception_handlers[Exception] = _handle_unexpected
