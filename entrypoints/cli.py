@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from entrypoints import __version__
 from entrypoints.config import ConfigError, Settings, env_name, load_settings
@@ -97,6 +98,7 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 
         try:
             if args.action == "create":
+                _check_owner(container, settings, args.user, Role.parse(args.role))
                 days = args.expires_days
                 if days is not None and not 0 < days <= 36500:
                     raise InvalidInput("--expires-days must be between 0 and 36500")
@@ -140,6 +142,31 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return anyio.run(run)
+
+
+def _check_owner(container: Any, settings: Settings, user: str, role: Any) -> None:
+    """A token works only for a user who exists, and never above that user's own role.
+
+    Raises ``InvalidInput`` rather than minting a token that would be refused
+    (or silently demoted) the first time it is used.
+    """
+    from domain.auth.delegation import ANONYMOUS_OWNER
+    from domain.errors import InvalidInput
+
+    if user == ANONYMOUS_OWNER:
+        raise InvalidInput(f"{ANONYMOUS_OWNER!r} cannot own tokens")
+    if not settings.auth_htpasswd_file:
+        print(
+            "nora: warning: NORA_AUTH_HTPASSWD_FILE is not set; with access control on, "
+            f"this token works only once {user!r} is a user there",
+            file=sys.stderr,
+        )
+        return
+    if user not in container.users():
+        raise InvalidInput(f"{user!r} is not a user in {settings.auth_htpasswd_file}")
+    own = container.authenticator().role_of(user)
+    if role > own:
+        raise InvalidInput(f"{user!r} has the {own} role; a {role} token would be demoted")
 
 
 def _export(settings: Settings) -> None:

@@ -3,6 +3,7 @@ tokens whose owner left, and tokens minted while access control was off."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,7 +16,7 @@ import pytest
 from adapters.auth.htpasswd import hash_password
 from tests.e2e.auth_support import USERS, api_token, auth_env, basic, create_token
 from tests.e2e.npm_support import NpmClient, make_package
-from tests.e2e.server import NoraProcess
+from tests.e2e.server import NoraProcess, nora_executable
 
 pytestmark = pytest.mark.e2e
 
@@ -181,3 +182,20 @@ def test_what_was_minted_without_authentication_never_gains_authority(tmp_path: 
         assert npm.run("whoami", check=False).returncode != 0
         push = httpx.post(secured.url + "/v2/team/app/blobs/uploads/", headers=bearer(session))
         assert push.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("user", "role", "says"),
+    [("nobody", "read", "is not a user"), ("bob", "admin", "has the write role"),
+     ("anonymous", "read", "cannot own tokens")],
+)  # fmt: skip
+def test_the_cli_mints_tokens_only_for_users_within_their_role(
+    server: NoraProcess, user: str, role: str, says: str
+) -> None:
+    done = subprocess.run(
+        [*nora_executable(), "token", "create", "--user", user, "--role", role],
+        env=server.env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert done.stdout == ""
