@@ -17,7 +17,9 @@ pytestmark = pytest.mark.e2e
 
 
 def _blob_files(nora: NoraProcess) -> set[Path]:
-    return {p for p in (nora.data_dir / "blobs").rglob("*") if p.is_file()}
+    """Every stored or staged byte (blobs live under objects/, staging under uploads/)."""
+    areas = ("objects", "uploads", "tmp")
+    return {p for area in areas for p in (nora.data_dir / area).rglob("*") if p.is_file()}
 
 
 def _put(nora: NoraProcess, name: str, body: Any) -> httpx.Response:

@@ -43,10 +43,9 @@ def _server_errors(server: NoraProcess) -> list[str]:
 
 def _no_stored_uploads(server: NoraProcess) -> list[Path]:
     """Files left in the data directory's staging areas (none may outlive a refusal)."""
+    areas = ("uploads", "tmp")
     return [
-        path
-        for path in server.data_dir.rglob("*")
-        if path.is_file() and ("upload" in path.parent.name or path.name.startswith(".tmp"))
+        path for area in areas for path in (server.data_dir / area).rglob("*") if path.is_file()
     ]
 
 
