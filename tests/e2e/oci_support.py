@@ -109,11 +109,14 @@ def layout_manifest(layout: Path, tag: str) -> tuple[str, dict[str, Any]]:
     raise KeyError(tag)
 
 
-def push_blob(base: str, name: str, data: bytes) -> str:
-    """Monolithic blob push; returns the digest."""
+def push_blob(base: str, name: str, data: bytes, headers: dict[str, str] | None = None) -> str:
+    """Monolithic blob push (with ``headers``, e.g. credentials); returns the digest."""
     digest = sha256(data)
     response = httpx.post(
-        f"{base}/v2/{name}/blobs/uploads/", params={"digest": digest}, content=data
+        f"{base}/v2/{name}/blobs/uploads/",
+        params={"digest": digest},
+        content=data,
+        headers=headers,
     )
     assert response.status_code == 201, response.text
     return digest

@@ -123,7 +123,7 @@ def test_roles_and_token_management_rules(server: NoraProcess) -> None:
 
 def test_activity_records_writes_and_denials(server: NoraProcess) -> None:
     bob = basic("bob", USERS["bob"])
-    digest = push_blob_with(server, "trail/app", b"layer bytes", bob)
+    digest = push_blob(server.url, "trail/app", b"layer bytes", bob)
     httpx.get(server.url + "/v2/trail/app/tags/list", headers=basic("bob", "wrong"))
     admin = basic("alice", USERS["alice"])
     events = httpx.get(server.url + "/api/activity", headers=admin, params={"limit": 200}).json()
@@ -149,20 +149,6 @@ def test_activity_records_writes_and_denials(server: NoraProcess) -> None:
     ).json()
     assert following["events"] != page["events"]
     assert digest.startswith("sha256:")
-
-
-def push_blob_with(server: NoraProcess, name: str, data: bytes, headers: dict[str, str]) -> str:
-    import hashlib
-
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    response = httpx.post(
-        f"{server.url}/v2/{name}/blobs/uploads/",
-        params={"digest": digest},
-        content=data,
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return digest
 
 
 def test_no_secret_in_the_log(server: NoraProcess) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from tests.e2e.auth_support import USERS, auth_env, basic, create_token
 from tests.e2e.oci_support import OCI_INDEX, OCI_MANIFEST, build_layout, layout_manifest, sha256
+from tests.e2e.oci_support import push_blob as oci_push_blob
 from tests.e2e.server import NoraProcess
 
 pytestmark = pytest.mark.e2e
@@ -55,15 +56,7 @@ def code(response: httpx.Response) -> str:
 
 
 def push_blob(server: NoraProcess, name: str, data: bytes, headers: dict[str, str]) -> str:
-    digest = sha256(data)
-    response = httpx.post(
-        f"{server.url}/v2/{name}/blobs/uploads/",
-        params={"digest": digest},
-        content=data,
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return digest
+    return oci_push_blob(server.url, name, data, headers)
 
 
 def descriptor(media_type: str, data: bytes, **extra: Any) -> dict[str, Any]:
