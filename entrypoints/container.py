@@ -20,12 +20,12 @@ from domain.auth.authenticator import Authenticator
 from domain.auth.policy import AccessPolicy
 from domain.auth.sessions import SessionTokens
 from domain.auth.tokens import TokenService
-from domain.formats.npm import NpmRegistry
-from domain.formats.pypi import PypiRegistry, new_pypi_index
+from domain.npm.registry import NpmRegistry
 from domain.oci import ManifestService
 from domain.oci.proxy import OciProxy
 from domain.ports import BlobStore, Clock, MetadataStore, RateLimiter, Upstream, UserDirectory
 from domain.proxy import PullThrough
+from domain.pypi.registry import PypiRegistry, new_pypi_index
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 

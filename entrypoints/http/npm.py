@@ -16,7 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from domain import errors as e
-from domain.formats.npm import ABBREVIATED, NpmRegistry, Tarball
+from domain.npm.registry import ABBREVIATED, NpmRegistry, Tarball
 from entrypoints.container import Services
 from entrypoints.http import npm_auth
 from entrypoints.http.access import principal_of, readable

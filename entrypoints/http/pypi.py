@@ -21,9 +21,9 @@ from litestar.response import Stream
 from domain import errors as e
 from domain.auth.model import Role
 from domain.codecs import json
-from domain.formats.pypi import Download, PypiRegistry, Rendered
-from domain.formats.pypi_simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
 from domain.ports import BlobStore
+from domain.pypi.registry import Download, PypiRegistry, Rendered
+from domain.pypi.simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
 from entrypoints.container import Services
 from entrypoints.http.access import principal_of, readable, require
 from entrypoints.http.deps import ServicesDep

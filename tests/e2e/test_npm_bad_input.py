@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.npm_support import NpmClient, make_package
 from tests.e2e.server import NoraProcess
-from tests.unit.formats.npm_bodies import publish_body
+from tests.unit.npm.bodies import publish_body
 
 pytestmark = pytest.mark.e2e
 

@@ -31,7 +31,7 @@ import pytest
 from tests.e2e.oci_support import OCI_MANIFEST, push_blob, push_manifest, sha256
 from tests.e2e.pypi_support import make_wheel
 from tests.e2e.server import NoraProcess
-from tests.unit.formats.npm_bodies import publish_body
+from tests.unit.npm.bodies import publish_body
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.codecs.multipart import MultipartReader, boundary_of, parse_header_params
 from domain.errors import InvalidInput, NoraError, TooLarge
-from domain.formats.multipart import MultipartReader, boundary_of, parse_header_params
 
 pytestmark = pytest.mark.anyio
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.codecs.zipread import read_directory, read_member
 from domain.errors import InvalidInput, TooLarge
-from domain.formats.pypi_metadata import parse_core_metadata
-from domain.formats.zipread import read_directory, read_member
+from domain.pypi.metadata import parse_core_metadata
 
 pytestmark = pytest.mark.anyio
 

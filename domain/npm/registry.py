@@ -24,8 +24,8 @@ import msgspec
 from domain.codecs import json as bounded_json
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, NotFound, Transient
-from domain.formats.npm_grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
-from domain.formats.npm_publish import (
+from domain.npm.grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
+from domain.npm.publish import (
     Maintainer,
     NpmDocument,
     check_tarball,

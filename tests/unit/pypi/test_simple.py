@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.formats.pypi_simple import (
+from domain.pypi.simple import (
     HTML,
     HTML_V1,
     JSON_V1,

@@ -28,16 +28,15 @@ from typing import Any, Final
 
 import msgspec
 
+from domain.codecs.multipart import MultipartReader, boundary_of
+from domain.codecs.zipread import read_directory, read_member
 from domain.digests import ALGORITHMS, Digest
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound, TooLarge
-from domain.formats.multipart import MultipartReader, boundary_of
-from domain.formats.pypi_metadata import (
-    MAX_METADATA_BYTES,
-    FileMeta,
-    ReleaseMeta,
-    parse_core_metadata,
-)
-from domain.formats.pypi_names import (
+from domain.keys import blob_key, join
+from domain.packages import NewFile, Package, PackageFile, PackageIndex, RenderCache, Snapshot
+from domain.ports import BlobStore, Clock, MetadataStore
+from domain.proxy import CachedDocument, PullThrough
+from domain.pypi.grammar import (
     DistFilename,
     Version,
     check_filename,
@@ -47,13 +46,14 @@ from domain.formats.pypi_names import (
     parse_version,
     version_key,
 )
-from domain.formats.pypi_simple import SimpleFile, SimpleProject, parse_project_page, render_index
-from domain.formats.pypi_simple import render_project as _render_project
-from domain.formats.zipread import read_directory, read_member
-from domain.keys import blob_key, join
-from domain.packages import NewFile, Package, PackageFile, PackageIndex, RenderCache, Snapshot
-from domain.ports import BlobStore, Clock, MetadataStore
-from domain.proxy import CachedDocument, PullThrough
+from domain.pypi.metadata import (
+    MAX_METADATA_BYTES,
+    FileMeta,
+    ReleaseMeta,
+    parse_core_metadata,
+)
+from domain.pypi.simple import SimpleFile, SimpleProject, parse_project_page, render_index
+from domain.pypi.simple import render_project as _render_project
 from domain.uploads import StoredBlob, UploadSessions
 
 __all__ = [

@@ -22,10 +22,10 @@ from typing import Any, Final, TypeVar
 import msgspec
 
 from domain.codecs.json import check_depth
+from domain.codecs.json_stream import Path, parse_streamed
 from domain.digests import Digest, hash_bytes
 from domain.errors import DigestMismatch, InvalidInput
-from domain.formats.json_stream import Path, parse_streamed
-from domain.formats.npm_grammar import NpmName, parse_name, parse_tag, parse_version
+from domain.npm.grammar import NpmName, parse_name, parse_tag, parse_version
 
 __all__ = [
     "DOCUMENT_LIMIT",

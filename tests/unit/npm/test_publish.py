@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import DigestMismatch, InvalidInput
-from domain.formats.npm_grammar import parse_name
-from domain.formats.npm_publish import (
+from domain.npm.grammar import parse_name
+from domain.npm.publish import (
     integrity_digests,
     parse_document,
     prepare_publish,
 )
-from tests.unit.formats.npm_bodies import publish_body
+from tests.unit.npm.bodies import publish_body
 
 
 def _prepare(body: dict[str, Any], name: str | None = None) -> Any:

@@ -13,9 +13,9 @@ from adapters.blobstore.memory import MemoryBlobStore
 from adapters.clock import FixedClock
 from adapters.metadata.memory import MemoryMetadataStore
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NoraError, NotFound
-from domain.formats.npm import NpmRegistry
+from domain.npm.registry import NpmRegistry
 from domain.uploads import UploadSessions
-from tests.unit.formats.npm_bodies import publish_body
+from tests.unit.npm.bodies import publish_body
 
 pytestmark = pytest.mark.anyio
 

@@ -15,9 +15,9 @@ from adapters.blobstore.memory import MemoryBlobStore
 from adapters.clock import FixedClock
 from adapters.metadata.memory import MemoryMetadataStore
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound, Transient
-from domain.formats.pypi import PypiRegistry, new_pypi_index
-from domain.formats.pypi_simple import HTML, JSON_V1
 from domain.proxy import PullThrough
+from domain.pypi.registry import PypiRegistry, new_pypi_index
+from domain.pypi.simple import HTML, JSON_V1
 from domain.uploads import UploadSessions
 from tests.unit.fakes import FakeUpstream
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.codecs.json_stream import Base64Decoder, Path, parse_streamed
 from domain.errors import InvalidInput, NoraError, TooLarge
-from domain.formats.json_stream import Base64Decoder, Path, parse_streamed
-from domain.formats.npm_publish import NpmDocument, parse_document, read_publish
-from tests.unit.formats.npm_bodies import publish_body
+from domain.npm.publish import NpmDocument, parse_document, read_publish
+from tests.unit.npm.bodies import publish_body
 
 _SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

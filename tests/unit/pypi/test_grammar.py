@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.formats.pypi_names import (
+from domain.pypi.grammar import (
     check_filename,
     normalise,
     parse_filename,

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.formats.npm_grammar import parse_name, parse_tag, parse_version, semver_key
 from domain.keys import check_key
+from domain.npm.grammar import parse_name, parse_tag, parse_version, semver_key
 
 _any_text = (
     st.text(max_size=80)

@@ -1,0 +1,1 @@
+"""npm: package names and versions, publish documents, the registry facade."""

@@ -1,0 +1,1 @@
+"""PyPI: names, versions and file names, core metadata, the simple API, the registry facade."""
