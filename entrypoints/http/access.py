@@ -1,13 +1,15 @@
 """The access-control layer in front of every format.
 
-- :data:`ROUTE_ROLES` is the one place each route declares the role it needs,
-  per method (None: public). A route missing from it needs admin (fail
-  closed), and a unit test walks the app's routes so none is forgotten.
+- Each format declares the role its routes need (``HttpFormat.roles``, None:
+  public), how names are read from its paths and how it renders a refusal;
+  this module loops over the registered :class:`Formats` and names none. A
+  route no format declares needs admin (fail closed), and a unit test walks
+  the app's routes so none is forgotten.
 - :func:`check_access` authenticates Basic or Bearer credentials, applies
   rate limits, checks role and scopes, and leaves the principal in the
   request state for handlers (``principal_of``).
-- :class:`AccessDenied` becomes each format's own 401/403/429 answer, with the
-  challenge its clients understand (Bearer realm for OCI, Basic elsewhere).
+- :class:`AccessDenied` becomes each format's own 401/403/429 answer, from the
+  same renderer as its other errors, with the challenge its clients understand.
 - :func:`access_middleware` runs the check for every routed request and
   records every write and every denial in the activity trail.
 """
@@ -18,13 +20,11 @@ import base64
 import binascii
 import ipaddress
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import unquote
 
 import msgspec
 from litestar import Request, Response
@@ -35,103 +35,26 @@ from domain import errors as e
 from domain.auth.activity import ActivityEvent
 from domain.auth.model import ANONYMOUS, Principal, Role
 from entrypoints.container import Services
+from entrypoints.http.errors import domain_error_response
+from entrypoints.http.formats import BASIC_CHALLENGE, Formats
 
 __all__ = [
-    "FORMAT_PREFIXES",
-    "PATH_ROLES",
-    "ROUTE_ROLES",
     "AccessDenied",
     "access_middleware",
     "check_access",
     "client_address",
     "client_of",
     "forget_credentials",
-    "format_of",
-    "name_of",
+    "formats_of",
     "principal_of",
     "readable",
     "render_denied",
     "require",
-    "role_for",
 ]
 
 _log = logging.getLogger("nora.auth")
 
-R, W, A = Role.READ, Role.WRITE, Role.ADMIN
-_READ_WRITE: Final[dict[str, Role | None]] = {
-    "GET": R,
-    "HEAD": R,
-    "POST": W,
-    "PUT": W,
-    "PATCH": W,
-    "DELETE": W,
-}
-
-ROUTE_ROLES: dict[str, dict[str, Role | None]] = {
-    # operations: public so probes and scrapers need no credentials
-    "/health": {"GET": None, "HEAD": None},
-    "/ready": {"GET": None, "HEAD": None},
-    "/metrics": {"GET": None, "HEAD": None},
-    # OCI: reads pull, everything else pushes or deletes
-    "/v2": _READ_WRITE,
-    "/v2/{path}": _READ_WRITE,
-    "/auth/token": {"GET": None, "POST": None},
-    # npm: audit is a POST but only reads; logins are public (they check the password)
-    "/npm/{path}": {"GET": R, "HEAD": R, "PUT": W, "DELETE": W, "POST": R},
-    # PyPI: uploads, yank and unyank write; deleting a file or a release is for admins
-    "/simple": {"GET": R, "HEAD": R},
-    "/simple/{path}": {"GET": R, "HEAD": R},
-    "/pypi": {"GET": R, "HEAD": R, "POST": W, "DELETE": A},
-    "/pypi/{path}": {"GET": R, "HEAD": R, "POST": W, "DELETE": A},
-    # NORA's own API: creating tokens needs write, a read token lists and revokes
-    # itself alone (domain.auth.delegation); the trail is for admins
-    "/api/tokens": {"GET": R, "POST": W},
-    "/api/tokens/{token_id}": {"DELETE": R},
-    "/api/activity": {"GET": A},
-}
-"""Route template -> method -> role needed (None: public)."""
-
-UNSCOPED_ROUTES: Final = frozenset({"/api/tokens", "/api/tokens/{token_id}"})
-"""Routes about no package, where name scopes do not apply: a scoped token may
-manage tokens, and ``domain.auth.delegation`` keeps what it mints inside its scopes."""
-
-PATH_ROLES: tuple[tuple[re.Pattern[str], str, Role | None], ...] = (
-    # inside npm's catch-all: logging in is public (it checks the password itself);
-    # creating tokens needs write; revoking needs only to be someone (a read token
-    # revokes itself alone: domain.auth.delegation)
-    (re.compile(r"/npm/-/user/org\.couchdb\.user:[^/]+"), "PUT", None),
-    (re.compile(r"/npm/-/npm/v1/tokens"), "POST", W),
-    (re.compile(r"/npm/-/npm/v1/tokens/token/[^/]+"), "DELETE", R),
-)
-"""Exceptions inside catch-all routes: (full path, method) -> role; checked first."""
-
-
-def role_for(template: str, method: str, path: str) -> Role | None:
-    """The role a request needs; admin for anything undeclared (fail closed)."""
-    if path.startswith("/npm/-/"):  # the only catch-all with exceptions (PATH_ROLES)
-        for pattern, wanted_method, role in PATH_ROLES:
-            if method == wanted_method and pattern.fullmatch(path):
-                return role
-    roles = ROUTE_ROLES.get(template)
-    if roles is None:
-        return A
-    return roles.get(method, A)
-
-
-FORMAT_PREFIXES: Final = (
-    ("/v2", "docker"),
-    ("/auth/token", "docker"),
-    ("/npm", "npm"),
-    ("/simple", "pypi"),
-    ("/pypi", "pypi"),
-    ("/packages", "pypi"),
-    ("/maven2", "maven"),
-    ("/cargo", "cargo"),
-    ("/go", "go"),
-    ("/raw", "raw"),
-    ("/helm", "helm"),
-    ("/api", "api"),
-)
+R = Role.READ
 
 _AUTH_FAILURES = Counter(
     "nora_auth_failures_total",
@@ -160,43 +83,10 @@ class AccessDenied(Exception):
         self.needed = needed
 
 
-def format_of(path: str) -> str:
-    """The format a request path belongs to (``ops`` for everything else)."""
-    for prefix, fmt in FORMAT_PREFIXES:
-        if path == prefix or path.startswith(prefix + "/"):
-            return fmt
-    return "ops"
-
-
-_DOCKER_NAME: Final = re.compile(
-    r"/v2/(?P<name>.+)/(?:tags/list|manifests/[^/]+|blobs/uploads(?:/[^/]*)?|blobs/[^/]+|referrers/[^/]+)"
-)
-
-
-def name_of(fmt: str, path: str) -> str | None:
-    """The package or repository a request is about, when its path names one."""
-    if fmt == "docker":
-        match = _DOCKER_NAME.fullmatch(path)
-        return match.group("name") if match else None
-    if fmt == "npm":
-        parts = [unquote(p) for p in path.split("/")[2:] if p]
-        if parts[:2] == ["-", "package"]:
-            parts = parts[2:]
-        elif parts[:1] == ["-"]:
-            return None
-        if not parts:
-            return None
-        if "/" in parts[0]:  # @scope%2fname
-            return parts[0]
-        if parts[0].startswith("@") and len(parts) > 1:
-            return f"{parts[0]}/{parts[1]}"
-        return parts[0]
-    if fmt == "pypi":
-        parts = [unquote(p) for p in path.split("/") if p]
-        if len(parts) >= 2 and parts[0] in ("simple", "pypi"):
-            return parts[1]
-        return None
-    return None
+def formats_of(scope: Any) -> Formats:
+    """The registered formats of the app serving this request."""
+    table: Formats = scope["app"].state["formats"]
+    return table
 
 
 def client_address(scope: Any, trusted: list[Any]) -> str:
@@ -261,14 +151,15 @@ async def check_access(scope: Any, services: Services) -> None:
     method = str(scope.get("method", "GET"))
     path = scope["path"]
     template = scope.get("path_template", "")
-    needed = role_for(template, method, path)
-    fmt = format_of(path)
-    name = name_of(fmt, path)
+    formats = formats_of(scope)
+    needed = formats.role_for(template, method, path)
+    fmt = formats.format_of(path)
+    name = formats.name_of(path)
     client = client_of(scope, services)
     try:
         principal = await _authenticate(scope, services, client)
         scope.setdefault("state", {})[_STATE_KEY] = principal
-        policy.check(principal, needed, fmt, name, scoped=template not in UNSCOPED_ROUTES)
+        policy.check(principal, needed, fmt, name, scoped=template not in formats.unscoped)
         if needed is not None:
             budget = "read" if needed == R else "write"
             who = principal.token_id or (None if principal.anonymous else principal.name) or client
@@ -374,7 +265,7 @@ async def _authenticate(scope: Any, services: Services, client: str) -> Principa
     if failed_at is not None and time.monotonic() - failed_at < 3600:
         retry = await limiter.peek("login", client)
         if retry is not None:
-            _RATE_LIMITED.labels(format_of(scope["path"]), "login").inc()
+            _RATE_LIMITED.labels(formats_of(scope).format_of(scope["path"]), "login").inc()
             raise e.RateLimited("too many failed logins", retry_after=retry, subject="login")
     try:
         principal = await _credentials(header, services)
@@ -385,7 +276,7 @@ async def _authenticate(scope: Any, services: Services, client: str) -> Principa
             _FAILED_LOGINS.popitem(last=False)
         retry = await limiter.hit("login", client)
         if retry is not None:
-            _RATE_LIMITED.labels(format_of(scope["path"]), "login").inc()
+            _RATE_LIMITED.labels(formats_of(scope).format_of(scope["path"]), "login").inc()
             raise e.RateLimited(
                 "too many failed logins", retry_after=retry, subject="login"
             ) from None
@@ -418,57 +309,27 @@ async def _credentials(header: str, services: Services) -> Principal:
 
 # ---------------------------------------------------------------- rendering
 
-_DOCKER_CODES: Final = {401: "UNAUTHORIZED", 403: "DENIED", 429: "TOOMANYREQUESTS"}
-_SAFE_NAME: Final = re.compile(r"[a-z0-9._/-]{1,255}")
-
 
 def render_denied(request: Request[Any, Any, Any], exc: AccessDenied) -> Response[Any]:
-    """The format's own answer to a refused request."""
+    """A refusal, rendered by the format's own error renderer plus its challenge."""
     error = exc.error
-    status = (
-        429 if isinstance(error, e.RateLimited) else 403 if isinstance(error, e.Forbidden) else 401
-    )
-    headers: dict[str, str] = {}
-    if isinstance(error, e.RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
-    message = error.detail or "access denied"
-    if exc.format == "docker":
-        headers["Docker-Distribution-API-Version"] = "registry/2.0"
-        if status == 401:
-            headers["WWW-Authenticate"] = _docker_challenge(request, exc)
-        body = msgspec.json.encode(
-            {"errors": [{"code": _DOCKER_CODES[status], "message": message, "detail": None}]}
+    fmt = formats_of(request.scope).get(exc.format)
+    response = fmt.render_error(request, error) if fmt is not None else domain_error_response(error)
+    if isinstance(error, e.RateLimited) and "retry-after" not in {
+        key.lower() for key in response.headers
+    }:
+        response.headers["Retry-After"] = str(error.retry_after)
+    if response.status_code == 401:
+        challenge = fmt.challenge if fmt is not None else None
+        response.headers["WWW-Authenticate"] = (
+            challenge(request, exc.name, exc.needed) if challenge is not None else BASIC_CHALLENGE
         )
-        return Response(body, status_code=status, headers=headers, media_type="application/json")
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="nora", charset="UTF-8"'
-    if exc.format == "npm":
-        return Response({"error": message}, status_code=status, headers=headers)
-    if exc.format == "pypi":
-        return Response(message, status_code=status, headers=headers, media_type="text/plain")
-    return Response(
-        {"error": {"kind": type(error).__name__, "detail": message}},
-        status_code=status,
-        headers=headers,
-    )
-
-
-def _docker_challenge(request: Request[Any, Any, Any], exc: AccessDenied) -> str:
-    services: Services = request.app.state["services"]
-    base = services.settings.public_url or str(request.base_url).rstrip("/")
-    challenge = f'Bearer realm="{base}/auth/token",service="nora"'
-    if exc.name and _SAFE_NAME.fullmatch(exc.name):  # a header carries only what OCI names allow
-        actions = "pull" if exc.needed in (None, R) else "pull,push"
-        challenge += f',scope="repository:{exc.name}:{actions}"'
-    elif request.url.path.startswith("/v2/_catalog"):
-        challenge += ',scope="registry:catalog:*"'
-    return challenge
+    return response
 
 
 # ---------------------------------------------------------------- audit trail
 
 _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_QUIET_WRITES: Final = ("/auth/token",)
 
 
 def access_middleware(app: ASGIApp) -> ASGIApp:
@@ -507,7 +368,7 @@ def access_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, capture)
         if status in (401, 403, 429):
             await _record(scope, "rate_limited" if status == 429 else "denied", status)
-        elif 200 <= status < 400 and not _is_read_post(scope):
+        elif 200 <= status < 400 and not formats_of(scope).is_quiet_write(scope["path"]):
             await _record(scope, "delete" if method == "DELETE" else "write", status)
 
     return middleware
@@ -519,11 +380,6 @@ def _status_of(error: e.NoraError) -> int:
     return 403 if isinstance(error, e.Forbidden) else 401
 
 
-def _is_read_post(scope: Any) -> bool:
-    path = scope["path"]
-    return path.startswith(_QUIET_WRITES) or "/security/" in path
-
-
 async def _record(scope: Any, action: str, status: int) -> None:
     app = scope.get("app")
     services = app.state.get("services") if app is not None else None
@@ -531,7 +387,8 @@ async def _record(scope: Any, action: str, status: int) -> None:
         return
     principal = scope.get("state", {}).get(_STATE_KEY, ANONYMOUS)
     path = scope["path"]
-    fmt = format_of(path)
+    formats = formats_of(scope)
+    fmt = formats.format_of(path)
     activity = services.activity
     try:
         await activity.record(
@@ -540,7 +397,7 @@ async def _record(scope: Any, action: str, status: int) -> None:
                 actor=principal.name,
                 action=action,
                 format=fmt,
-                target=name_of(fmt, path) or "",
+                target=formats.name_of(path) or "",
                 method=scope.get("method", ""),
                 path=path[:512],
                 status=status,
@@ -552,7 +409,7 @@ async def _record(scope: Any, action: str, status: int) -> None:
 
 
 def route_templates(app: Any) -> list[tuple[str, frozenset[str]]]:
-    """Every (path template, methods) the app serves; used to check ROUTE_ROLES."""
+    """Every (path template, methods) the app serves; used to check the declared roles."""
     found: list[tuple[str, frozenset[str]]] = []
     for route in app.routes:
         methods = getattr(route, "methods", None)

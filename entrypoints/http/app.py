@@ -21,40 +21,29 @@ from entrypoints import __version__
 from entrypoints.config import Settings, load_settings
 from entrypoints.container import Container, Services, build_container, close_container
 from entrypoints.http.access import AccessDenied, access_middleware, render_denied
-from entrypoints.http.api import ApiController, DockerTokenController
 from entrypoints.http.bodies import body_limits_middleware
 from entrypoints.http.errors import domain_error_response
-from entrypoints.http.npm import NpmController
-from entrypoints.http.oci import OciController
-from entrypoints.http.ops import OpsController
-from entrypoints.http.pypi import PypiController
+from entrypoints.http.formats import Formats
+from entrypoints.http.registry import FORMATS
 
 __all__ = ["NoraPlugin", "create_app"]
 
 _log = logging.getLogger("nora")
 _SWEEP_INTERVAL = 600.0
 
-ROUTERS: tuple[type, ...] = (
-    OpsController,
-    DockerTokenController,
-    OciController,
-    NpmController,
-    PypiController,
-    ApiController,
-)
-"""Every protocol's controller, registered in order."""
-
 
 class NoraPlugin(InitPluginProtocol):
     """Adds NORA's routers, its container as a dependency and its error mapping."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, formats: Formats = FORMATS) -> None:
         self.container = container
+        self.formats = formats
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         container = self.container
         services = Services(container)
-        app_config.route_handlers.extend(ROUTERS)
+        app_config.route_handlers.extend(self.formats.routers)
+        app_config.state["formats"] = self.formats
         app_config.dependencies["services"] = Provide(lambda: services, sync_to_thread=False)
         app_config.signature_namespace.update({"Services": Services})
         app_config.state["services"] = services
@@ -68,7 +57,9 @@ class NoraPlugin(InitPluginProtocol):
 
 
 def _handle_domain_error(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
-    return domain_error_response(exc)
+    """Any domain error, in the shape of the format whose path it came from."""
+    fmt = request.app.state["formats"].of(request.url.path)
+    return fmt.render_error(request, exc) if fmt is not None else domain_error_response(exc)
 
 
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

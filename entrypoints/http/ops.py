@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 import anyio
-from litestar import Controller, MediaType, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 
 from domain.errors import NoraError
 from entrypoints import __version__
 from entrypoints.http.deps import ServicesDep
+from entrypoints.http.errors import domain_error_response
+from entrypoints.http.formats import HttpFormat
 from entrypoints.http.observability import METRICS_CONTENT_TYPE, render_metrics
 
-__all__ = ["OpsController"]
+__all__ = ["FORMAT", "OpsController"]
 
 _READY_TIMEOUT = 5.0
 
@@ -56,3 +60,19 @@ class OpsController(Controller):
     async def metrics(self) -> Response[bytes]:
         """GET /metrics: Prometheus text exposition."""
         return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
+
+
+def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
+    return domain_error_response(exc)
+
+
+_PUBLIC: Final = {"GET": None, "HEAD": None}
+
+FORMAT = HttpFormat(
+    name="ops",
+    prefixes=("/health", "/ready", "/metrics"),
+    routers=(OpsController,),
+    # public so probes and scrapers need no credentials
+    roles={"/health": _PUBLIC, "/ready": _PUBLIC, "/metrics": _PUBLIC},
+    render_error=_render,
+)

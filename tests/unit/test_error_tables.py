@@ -14,9 +14,9 @@ import pytest
 
 from domain import errors as e
 from entrypoints.http.errors import domain_error_response
-from entrypoints.http.npm import npm_error
-from entrypoints.http.oci import oci_error
-from entrypoints.http.pypi import pypi_error
+from entrypoints.http.npm.routes import npm_error
+from entrypoints.http.oci.routes import oci_error
+from entrypoints.http.pypi.routes import pypi_error
 
 SERVER_SIDE = (e.Transient, e.Permanent)
 """The only errors that are the registry's fault (503 and 500)."""

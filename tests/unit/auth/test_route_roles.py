@@ -1,4 +1,4 @@
-"""Every route the app serves declares the role it needs, in entrypoints/http/access.py."""
+"""Every route the app serves declares the role it needs, in its format's descriptor."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ from hypothesis import strategies as st
 from domain.auth.model import Role
 from entrypoints.config import Settings
 from entrypoints.container import build_container
-from entrypoints.http.access import (
-    ROUTE_ROLES,
-    client_address,
-    format_of,
-    name_of,
-    role_for,
-    route_templates,
-)
+from entrypoints.http.access import client_address, route_templates
 from entrypoints.http.app import create_app
+from entrypoints.http.registry import FORMATS
+
+ROUTE_ROLES = FORMATS.roles
+role_for = FORMATS.role_for
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +65,13 @@ def test_roles_inside_catch_alls() -> None:
     ],
 )
 def test_names_and_formats_from_paths(path: str, fmt: str, name: str | None) -> None:
-    assert format_of(path) == fmt
-    assert name_of(fmt, path) == name
+    assert FORMATS.format_of(path) == fmt
+    assert FORMATS.name_of(path) == name
 
 
 @given(st.text(max_size=200))
 def test_name_of_never_fails(path: str) -> None:
-    fmt = format_of("/" + path)
-    result = name_of(fmt, "/" + path)
+    result = FORMATS.name_of("/" + path)
     assert result is None or isinstance(result, str)
 
 

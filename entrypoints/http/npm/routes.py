@@ -18,9 +18,9 @@ from litestar.response import Stream
 from domain import errors as e
 from domain.npm.registry import ABBREVIATED, NpmRegistry, Tarball
 from entrypoints.container import Services
-from entrypoints.http import npm_auth
 from entrypoints.http.access import principal_of, readable
 from entrypoints.http.deps import ServicesDep
+from entrypoints.http.npm import accounts
 
 __all__ = ["ERRORS", "NpmController", "npm_error"]
 
@@ -85,7 +85,7 @@ class NpmController(Controller):
         parts = _parts(path)
         base = _base(request, services)
         if parts[:1] == ["-"]:
-            answer = await npm_auth.dispatch(request, services, parts[1:])
+            answer = await accounts.dispatch(request, services, parts[1:])
             if answer is not None:
                 return answer
             return await _special_get(npm, parts[1:], request, base)
@@ -173,7 +173,7 @@ class NpmController(Controller):
         """POST /npm/-/npm/v1/security/advisories/bulk and /audits/quick (and tokens)."""
         parts = _parts(path)
         if parts[:1] == ["-"]:
-            handled = await npm_auth.dispatch(request, services, parts[1:])
+            handled = await accounts.dispatch(request, services, parts[1:])
             if handled is not None:
                 return handled
         if parts[:5] == ["-", "npm", "v1", "security", "advisories"] and parts[5:] == ["bulk"]:
@@ -196,7 +196,7 @@ async def _account(
     request: Request[Any, Any, Any], services: Services, parts: list[str]
 ) -> Response[Any]:
     """The login, whoami and token endpoints under /npm/-/, or npm's 404."""
-    answer = await npm_auth.dispatch(request, services, parts)
+    answer = await accounts.dispatch(request, services, parts)
     if answer is None:
         raise e.NotFound("no such npm endpoint", subject="route")
     return answer
