@@ -255,6 +255,7 @@ def run_wrk(
     connections: int = 32,
     duration: int = 5,
     timeout: str = "2s",
+    headers: Mapping[str, str] | None = None,
 ) -> WrkResult:
     """Run ``wrk --latency`` once against a 127.0.0.1 URL and parse its report."""
     if not url.startswith(f"http://{HOST}:"):
@@ -270,6 +271,7 @@ def run_wrk(
             f"-d{duration}s",
             f"--timeout={timeout}",
             "--latency",
+            *[arg for key, value in (headers or {}).items() for arg in ("-H", f"{key}: {value}")],
             url,
         ],
         capture_output=True,
