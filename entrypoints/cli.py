@@ -81,8 +81,8 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         container = build_container(settings)
-        tokens = container.tokens()
-        activity = container.activity()
+        tokens = container.auth.tokens()
+        activity = container.auth.activity()
 
         async def remember(action: str, target: str, detail: str) -> None:
             await activity.record(
@@ -162,9 +162,9 @@ def _check_owner(container: Any, settings: Settings, user: str, role: Any) -> No
             file=sys.stderr,
         )
         return
-    if user not in container.users():
+    if user not in container.auth.users():
         raise InvalidInput(f"{user!r} is not a user in {settings.auth_htpasswd_file}")
-    own = container.authenticator().role_of(user)
+    own = container.auth.authenticator().role_of(user)
     if role > own:
         raise InvalidInput(f"{user!r} has the {own} role; a {role} token would be demoted")
 

@@ -26,10 +26,21 @@ from domain.oci.proxy import OciProxy
 from domain.ports import BlobStore, Clock, MetadataStore, RateLimiter, Upstream, UserDirectory
 from domain.proxy import PullThrough
 from domain.pypi.registry import PypiRegistry, new_pypi_index
+from domain.upkeep import Upkeep
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 
-__all__ = ["Container", "Services", "build_container", "close_container"]
+__all__ = [
+    "AuthContainer",
+    "Container",
+    "Core",
+    "NpmContainer",
+    "OciContainer",
+    "PypiContainer",
+    "Services",
+    "build_container",
+    "close_container",
+]
 
 
 def _blob_store(settings: Settings) -> BlobStore:
@@ -147,8 +158,8 @@ def _upstream() -> Upstream:
     return HttpUpstream(user_agent=f"nora/{__version__}")
 
 
-class Container(containers.DeclarativeContainer):
-    """Providers for every port and the domain services built on them."""
+class Core(containers.DeclarativeContainer):
+    """The ports every format shares, and the upload sessions built on them."""
 
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
@@ -162,45 +173,106 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ttl=providers.Callable(lambda s: timedelta(hours=s.upload_ttl_hours), settings),
     )
-    oci = providers.Singleton(
-        ManifestService,
-        blobs=blob_store,
-        meta=metadata_store,
-        delete_enabled=providers.Callable(lambda s: s.docker_delete_enabled, settings),
-    )
-    oci_proxy = providers.Singleton(
-        _oci_proxy, settings, upstream, metadata_store, blob_store, uploads, clock
-    )
-    npm = providers.Singleton(_npm, settings, metadata_store, blob_store, uploads, clock, upstream)
-    pypi = providers.Singleton(
-        _pypi, settings, metadata_store, blob_store, uploads, clock, upstream
-    )
-    # access control
-    users = providers.Singleton(_users, settings)
-    rate_limiter = providers.Singleton(_rate_limiter, settings)
-    tokens = providers.Singleton(TokenService, metadata_store, clock)
+
+
+class AuthContainer(containers.DeclarativeContainer):
+    """Users, tokens, sessions, the policy, rate limits and the activity trail."""
+
+    core = providers.DependenciesContainer()
+    users = providers.Singleton(_users, core.settings)
+    rate_limiter = providers.Singleton(_rate_limiter, core.settings)
+    tokens = providers.Singleton(TokenService, core.metadata_store, core.clock)
     sessions = providers.Singleton(
         SessionTokens,
-        metadata_store,
-        clock,
-        lifetime=providers.Callable(lambda s: timedelta(minutes=s.auth_session_minutes), settings),
+        core.metadata_store,
+        core.clock,
+        lifetime=providers.Callable(
+            lambda s: timedelta(minutes=s.auth_session_minutes), core.settings
+        ),
     )
     authenticator = providers.Singleton(
         Authenticator,
         users,
         tokens,
         sessions,
-        admins=providers.Callable(lambda s: Settings.url_list(s.auth_admin_users), settings),
+        admins=providers.Callable(lambda s: Settings.url_list(s.auth_admin_users), core.settings),
     )
-    activity = providers.Singleton(ActivityLog, metadata_store, clock)
-    access_policy = providers.Singleton(
+    activity = providers.Singleton(ActivityLog, core.metadata_store, core.clock)
+    policy = providers.Singleton(
         lambda s: AccessPolicy(
             enabled=s.auth_enabled,
             anonymous_read=s.auth_anonymous_read,
             docker_anon_pull=s.auth_docker_anon_pull,
         ),
-        settings,
+        core.settings,
     )
+
+
+class OciContainer(containers.DeclarativeContainer):
+    """Docker / OCI: manifests, tags and blob links, and the pull-through cache."""
+
+    core = providers.DependenciesContainer()
+    registry = providers.Singleton(
+        ManifestService,
+        blobs=core.blob_store,
+        meta=core.metadata_store,
+        delete_enabled=providers.Callable(lambda s: s.docker_delete_enabled, core.settings),
+    )
+    proxy = providers.Singleton(
+        _oci_proxy,
+        core.settings,
+        core.upstream,
+        core.metadata_store,
+        core.blob_store,
+        core.uploads,
+        core.clock,
+    )
+
+
+class NpmContainer(containers.DeclarativeContainer):
+    """npm: the registry facade (hosted packages and the pull-through cache)."""
+
+    core = providers.DependenciesContainer()
+    registry = providers.Singleton(
+        _npm,
+        core.settings,
+        core.metadata_store,
+        core.blob_store,
+        core.uploads,
+        core.clock,
+        core.upstream,
+    )
+
+
+class PypiContainer(containers.DeclarativeContainer):
+    """PyPI: the registry facade (hosted projects and the pull-through cache)."""
+
+    core = providers.DependenciesContainer()
+    registry = providers.Singleton(
+        _pypi,
+        core.settings,
+        core.metadata_store,
+        core.blob_store,
+        core.uploads,
+        core.clock,
+        core.upstream,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """The root: the shared core, access control and one container per format.
+
+    Tests swap adapters or the clock by overriding ``container.core.<provider>``
+    before first use.
+    """
+
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.Container(Core, settings=settings)
+    auth = providers.Container(AuthContainer, core=core)
+    oci = providers.Container(OciContainer, core=core)
+    npm = providers.Container(NpmContainer, core=core)
+    pypi = providers.Container(PypiContainer, core=core)
+    upkeep = providers.Singleton(Upkeep, uploads=core.uploads, oci=oci.registry)
 
 
 def build_container(settings: Settings) -> Container:
@@ -210,7 +282,8 @@ def build_container(settings: Settings) -> Container:
 
 async def close_container(container: Container) -> None:
     """Close every adapter, releasing files, connections and pools."""
-    for provider in (container.upstream, container.metadata_store, container.blob_store):
+    core = container.core
+    for provider in (core.upstream, core.metadata_store, core.blob_store):
         await provider().close()
 
 
@@ -233,60 +306,75 @@ class Services:
 
     @cached_property
     def blobs(self) -> BlobStore:
-        return self.container.blob_store()
+        product: BlobStore = self.container.core.blob_store()
+        return product
 
     @cached_property
     def meta(self) -> MetadataStore:
-        return self.container.metadata_store()
+        product: MetadataStore = self.container.core.metadata_store()
+        return product
 
     @cached_property
     def upstream(self) -> Upstream:
-        return self.container.upstream()
+        product: Upstream = self.container.core.upstream()
+        return product
 
     @cached_property
     def uploads(self) -> UploadSessions:
-        return self.container.uploads()
+        product: UploadSessions = self.container.core.uploads()
+        return product
 
     @cached_property
     def oci(self) -> ManifestService:
-        return self.container.oci()
+        product: ManifestService = self.container.oci.registry()
+        return product
 
     @cached_property
     def oci_proxy(self) -> OciProxy | None:
-        return self.container.oci_proxy()
+        product: OciProxy | None = self.container.oci.proxy()
+        return product
 
     @cached_property
     def npm(self) -> NpmRegistry:
-        return self.container.npm()
+        product: NpmRegistry = self.container.npm.registry()
+        return product
 
     @cached_property
     def pypi(self) -> PypiRegistry:
-        return self.container.pypi()
+        product: PypiRegistry = self.container.pypi.registry()
+        return product
 
     @cached_property
     def authenticator(self) -> Authenticator:
-        return self.container.authenticator()
+        product: Authenticator = self.container.auth.authenticator()
+        return product
 
     @cached_property
     def tokens(self) -> TokenService:
-        return self.container.tokens()
+        product: TokenService = self.container.auth.tokens()
+        return product
 
     @cached_property
     def sessions(self) -> SessionTokens:
-        return self.container.sessions()
+        product: SessionTokens = self.container.auth.sessions()
+        return product
 
     @cached_property
     def activity(self) -> ActivityLog:
-        return self.container.activity()
+        product: ActivityLog = self.container.auth.activity()
+        return product
 
     @cached_property
     def access_policy(self) -> AccessPolicy:
-        return self.container.access_policy()
+        product: AccessPolicy = self.container.auth.policy()
+        return product
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
-        return self.container.rate_limiter()
+        product: RateLimiter = self.container.auth.rate_limiter()
+        return product
 
     @cached_property
     def users(self) -> UserDirectory:
-        return self.container.users()
+        product: UserDirectory = self.container.auth.users()
+        return product

@@ -75,26 +75,25 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
-async def _sweep_uploads(container: Container) -> None:
-    """Sweep the upload area at start-up, then every ``_SWEEP_INTERVAL`` seconds.
+async def _upkeep(container: Container) -> None:
+    """Run the upkeep pass at start-up, then every ``_SWEEP_INTERVAL`` seconds.
 
     The first pass runs as soon as the server starts (in the background, so
     readiness does not wait for it) and removes what a killed process left
     behind; the log line after each pass says it ran. A failing pass is logged
-    and retried on the next round: the sweep never takes the server down.
+    and retried on the next round: upkeep never takes the server down.
     """
-    services = Services(container)
-    uploads = services.uploads
+    upkeep = container.upkeep()
     while True:
         try:
-            removed = await uploads.expire()
-            pruned = await services.oci.prune_upload_owners(uploads.exists)
+            report = await upkeep.run()
         except NoraError as exc:
             _log.warning("upload sweep failed", extra={"fields": {"error": exc.detail}})
         except Exception:  # a disk error, say: logged, and the next round tries again
             _log.exception("upload sweep failed")
         else:
-            _log.info("upload sweep done", extra={"fields": {"removed": removed, "pruned": pruned}})
+            fields = {"removed": report.uploads_removed, "pruned": report.owners_pruned}
+            _log.info("upload sweep done", extra={"fields": fields})
         await anyio.sleep(_SWEEP_INTERVAL)
 
 
@@ -102,8 +101,8 @@ def _lifespan(container: Container) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         settings: Settings = container.settings()
-        container.blob_store()
-        container.metadata_store()
+        container.core.blob_store()
+        container.core.metadata_store()
         _log.info(
             "started",
             extra={
@@ -116,7 +115,7 @@ def _lifespan(container: Container) -> Any:
         )
         try:
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_sweep_uploads, container)
+                tasks.start_soon(_upkeep, container)
                 yield
                 tasks.cancel_scope.cancel()
         finally:

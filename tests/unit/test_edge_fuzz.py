@@ -128,7 +128,7 @@ _UNSTORED: tuple[str, ...] = ("activity/", "auth/session-secret")
 async def _stored(container: Container) -> tuple[list[str], list[tuple[str, int]], list[str]]:
     """Every blob key, metadata key with its version, and staged upload in the stores."""
     blobs, docs, uploads = [], [], []
-    store, meta = container.blob_store(), container.metadata_store()
+    store, meta = container.core.blob_store(), container.core.metadata_store()
     after: str | None = None
     while True:
         page = await store.list("", after=after, limit=1000)
