@@ -262,6 +262,10 @@ class PypiContainer(containers.DeclarativeContainer):
 class Container(containers.DeclarativeContainer):
     """The root: the shared core, access control and one container per format.
 
+    Each format's container is named by its format word, the one scopes,
+    settings (``NORA_DOCKER_*``) and the audit trail use: ``docker`` for
+    Docker/OCI, whose protocol packages are named ``oci`` after the spec.
+
     Tests swap adapters or the clock by overriding ``container.core.<provider>``
     before first use.
     """
@@ -269,10 +273,10 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     core = providers.Container(Core, settings=settings)
     auth = providers.Container(AuthContainer, core=core)
-    oci = providers.Container(OciContainer, core=core)
+    docker = providers.Container(OciContainer, core=core)
     npm = providers.Container(NpmContainer, core=core)
     pypi = providers.Container(PypiContainer, core=core)
-    upkeep = providers.Singleton(Upkeep, uploads=core.uploads, oci=oci.registry)
+    upkeep = providers.Singleton(Upkeep, uploads=core.uploads, oci=docker.registry)
 
 
 def build_container(settings: Settings) -> Container:
@@ -326,12 +330,12 @@ class Services:
 
     @cached_property
     def oci(self) -> ManifestService:
-        product: ManifestService = self.container.oci.registry()
+        product: ManifestService = self.container.docker.registry()
         return product
 
     @cached_property
     def oci_proxy(self) -> OciProxy | None:
-        product: OciProxy | None = self.container.oci.proxy()
+        product: OciProxy | None = self.container.docker.proxy()
         return product
 
     @cached_property
