@@ -14,29 +14,118 @@ The errors are domain errors raised where the handler reads its body, so
 each format answers in its own shape (413, 408, 400) and nothing it was
 staging is committed. Once the body is complete, ``receive`` passes through
 untouched: servers use it afterwards to learn of disconnects.
+
+Routes read their bodies with :func:`read_body` (a small document, whole) or
+:func:`stream_body` (chunks as they arrive), each with its own, tighter limit:
+the same ``TooLarge`` from every route, which the route's format renders.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Final
 
 import anyio
+from litestar import Request
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Send
 
 from domain import errors as e
 from entrypoints.container import Services
 
-__all__ = ["body_limits_middleware", "bounded_receive"]
+__all__ = [
+    "body_limits_middleware",
+    "bounded_receive",
+    "content_length",
+    "read_body",
+    "stream_body",
+    "too_large",
+]
+
+_KIB: Final = 1024
+_MIB: Final = 1024 * 1024
+_HUGE: Final = 2**63
+"""What a Content-Length too long to be true counts as: more than any limit."""
+
+
+def content_length(value: str | bytes | None) -> int | None:
+    """A Content-Length value as a number; None when absent or not a plain number."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip(" \t")
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    return int(text) if len(text) <= 18 else _HUGE
+
+
+def _size(limit: int) -> str:
+    if limit >= _MIB and limit % _MIB == 0:
+        return f"{limit // _MIB} MiB"
+    if limit >= _KIB and limit % _KIB == 0:
+        return f"{limit // _KIB} KiB"
+    return f"{limit} bytes"
+
+
+def too_large(limit: int, *, what: str = "request body", subject: str = "body") -> e.TooLarge:
+    """The one ``TooLarge`` a body past its limit raises, whichever route reads it."""
+    return e.TooLarge(f"{what} exceeds {_size(limit)}", subject=subject)
 
 
 def _content_length(scope: Any) -> int | None:
     for key, value in scope.get("headers", ()):
         if key == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+            return content_length(value)
     return None
+
+
+def stream_body(
+    request: Request[Any, Any, Any],
+    limit: int,
+    *,
+    what: str = "request body",
+    subject: str = "body",
+) -> AsyncIterator[bytes]:
+    """The request body as it arrives, ``TooLarge`` past ``limit`` bytes.
+
+    A Content-Length above the limit is refused here, before the caller
+    starts anything with the stream (an upload, a staged file). Litestar's
+    own refusals while streaming become domain errors too, so every format
+    renders them in its own shape.
+    """
+    declared = content_length(request.headers.get("content-length"))
+    if declared is not None and declared > limit:
+        raise too_large(limit, what=what, subject=subject)
+    return _bounded(request, limit, what, subject)
+
+
+async def _bounded(
+    request: Request[Any, Any, Any], limit: int, what: str, subject: str
+) -> AsyncIterator[bytes]:
+    seen = 0
+    try:
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit:
+                raise too_large(limit, what=what, subject=subject)
+            if chunk:
+                yield chunk
+    except HTTPException as exc:
+        if exc.status_code == 413:
+            raise too_large(limit, what=what, subject=subject) from None
+        raise e.InvalidInput(str(exc.detail)[:200], subject=subject) from None
+
+
+async def read_body(
+    request: Request[Any, Any, Any],
+    limit: int,
+    *,
+    what: str = "request body",
+    subject: str = "body",
+) -> bytes:
+    """A small body (a JSON document, a form), whole; ``TooLarge`` past ``limit`` bytes."""
+    parts = [chunk async for chunk in stream_body(request, limit, what=what, subject=subject)]
+    return b"".join(parts)
 
 
 def bounded_receive(
@@ -51,7 +140,7 @@ def bounded_receive(
         if done:
             return await receive()
         if announced is not None and announced > limit:
-            raise e.TooLarge(f"request body exceeds {limit // (1024 * 1024)} MiB", subject="body")
+            raise too_large(limit)
         try:
             with anyio.fail_after(timeout):
                 message = await receive()
@@ -65,9 +154,7 @@ def bounded_receive(
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise e.TooLarge(
-                    f"request body exceeds {limit // (1024 * 1024)} MiB", subject="body"
-                )
+                raise too_large(limit)
             done = not message.get("more_body", False)
         return message
 
