@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
@@ -16,11 +16,15 @@ from domain.auth.model import Principal, Role, Scope
 from domain.codecs import json
 from entrypoints.container import Services
 from entrypoints.http.access import AccessDenied, forget_credentials, principal_of
+from entrypoints.http.bodies import read_body
 from entrypoints.http.deps import ServicesDep
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import HttpFormat
 
 __all__ = ["FORMAT", "ApiController", "token_view"]
+
+_BODY_LIMIT: Final = 64 * 1024
+"""A token request is a few hundred bytes; nothing larger is read."""
 
 
 class NewToken(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -82,7 +86,7 @@ class ApiController(Controller):
     ) -> dict[str, Any]:
         """POST /api/tokens: a new token, never beyond the caller's role, scopes or expiry."""
         caller = _caller(request, services)
-        body = json.decode(await request.body(), NewToken, subject="token")
+        body = json.decode(await read_body(request, _BODY_LIMIT), NewToken, subject="token")
         role = Role.parse(body.role)
         owner = body.owner or caller.name
         days = body.expires_in_days

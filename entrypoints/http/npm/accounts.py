@@ -28,6 +28,7 @@ from entrypoints.http.access import (
     forget_credentials,
     principal_of,
 )
+from entrypoints.http.bodies import read_body
 
 __all__ = ["dispatch"]
 
@@ -60,12 +61,8 @@ def _error(message: str, status: int) -> Response[Any]:
 
 
 async def _json(request: Request[Any, Any, Any], kind: type[Any]) -> Any:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > _LIMIT:
-            raise e.TooLarge("request body too large")
-    return json.decode(body, kind, subject="body")
+    """A login or token request: a small JSON document, bounded before it is decoded."""
+    return json.decode(await read_body(request, _LIMIT), kind, subject="body")
 
 
 def _npm_token(record: Any, secret: str | None = None) -> dict[str, Any]:

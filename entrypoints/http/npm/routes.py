@@ -19,7 +19,10 @@ from domain import errors as e
 from domain.npm.registry import ABBREVIATED, NpmRegistry, Tarball
 from entrypoints.container import Services
 from entrypoints.http.access import principal_of, readable
+from entrypoints.http.bodies import read_body, stream_body
+from entrypoints.http.conditional import none_match
 from entrypoints.http.deps import ServicesDep
+from entrypoints.http.links import public_base
 from entrypoints.http.npm import accounts
 
 __all__ = ["ERRORS", "NpmController", "npm_error"]
@@ -73,8 +76,8 @@ class NpmController(Controller):
     tags = ["npm"]
     exception_handlers = {e.NoraError: _handle}
     request_max_body_size = _PUBLISH_LIMIT
-    """npm publishes carry the tarball base64-encoded in the JSON body; _body() and
-    _limited() enforce each route's own limit with npm's error shape."""
+    """npm publishes carry the tarball base64-encoded in the JSON body; each route
+    reads its body with its own limit (``entrypoints.http.bodies``)."""
 
     @get("/{path:path}", media_type=_JSON, include_in_schema=False)
     async def read(
@@ -83,7 +86,7 @@ class NpmController(Controller):
         """GET /npm/<name>[/<version>|/-/<file>] and the /npm/-/ endpoints."""
         npm = services.npm
         parts = _parts(path)
-        base = _base(request, services)
+        base = public_base(request, services)
         if parts[:1] == ["-"]:
             answer = await accounts.dispatch(request, services, parts[1:])
             if answer is not None:
@@ -102,11 +105,11 @@ class NpmController(Controller):
             headers = {"ETag": rendered.etag, "Vary": "Accept", "Cache-Control": fresh}
             if rendered.stale:
                 headers["Warning"] = '110 nora "Response is stale"'
-            if _matches(request.headers.get("if-none-match"), rendered.etag):
+            if none_match(request.headers, rendered.etag):
                 return Response(b"", status_code=304, headers=headers)
             return Response(rendered.body, media_type=rendered.content_type, headers=headers)
         if rest[0] == "-" and len(rest) >= 2:
-            return _send(await npm.tarball(name, rest[-1]))
+            return await _send(request, await npm.tarball(name, rest[-1]))
         if len(rest) == 1:
             return _raw(await npm.version_document(name, rest[0], base))
         raise e.NotFound("no such npm endpoint", subject="route")
@@ -121,7 +124,7 @@ class NpmController(Controller):
         if parts[:2] == ["-", "package"]:
             name, rest = _split_name(parts[2:])
             if len(rest) == 2 and rest[0] == "dist-tags":
-                body = await _body(request, _SMALL_LIMIT)
+                body = await read_body(request, _SMALL_LIMIT)
                 tags = await npm.set_dist_tag(name, rest[1], body)
                 return Response({"ok": True, **tags}, status_code=201)
             raise e.NotFound("no such npm endpoint", subject="route")
@@ -134,7 +137,8 @@ class NpmController(Controller):
         elif rest:
             raise e.NotFound("no such npm endpoint", subject="route")
         publisher = principal_of(request).name
-        snap = await npm.put(name, _limited(request, _PUBLISH_LIMIT), rev=rev, publisher=publisher)
+        chunks = stream_body(request, _PUBLISH_LIMIT)
+        snap = await npm.put(name, chunks, rev=rev, publisher=publisher)
         if snap is None:
             return Response({"ok": "package removed"}, status_code=200)
         return Response(
@@ -182,7 +186,7 @@ class NpmController(Controller):
             kind = "/".join(parts[4:])
         else:
             raise e.NotFound("no such npm endpoint", subject="route")
-        body = await _body(request, _SMALL_LIMIT)
+        body = await read_body(request, _SMALL_LIMIT)
         forwarded = {
             name: request.headers[name]
             for name in ("content-type", "content-encoding")
@@ -241,58 +245,39 @@ def _split_name(parts: list[str]) -> tuple[str, list[str]]:
     return parts[0], parts[1:]
 
 
-def _base(request: Request[Any, Any, Any], services: Services) -> str:
-    configured = services.settings.public_url
-    if configured:
-        return configured
-    return str(request.base_url).rstrip("/")
-
-
-def _matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    candidates = [item.strip() for item in header.split(",")]
-    return "*" in candidates or etag in candidates or f"W/{etag}" in candidates
-
-
 def _int(value: str | None, default: int) -> int:
     if value is None or not value.isdigit() or len(value) > 9:
         return default
     return int(value)
 
 
-async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise e.TooLarge(f"request body exceeds {limit // (1024 * 1024)} MiB", subject="body")
-    return bytes(data)
-
-
-async def _limited(request: Request[Any, Any, Any], limit: int) -> AsyncIterator[bytes]:
-    """The request body as it arrives, ``TooLarge`` past ``limit`` bytes."""
-    seen = 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > limit:
-            raise e.TooLarge(f"request body exceeds {limit // (1024 * 1024)} MiB", subject="body")
-        yield chunk
-
-
 def _raw(body: bytes) -> Response[bytes]:
     return Response(body, media_type=_JSON)
 
 
-def _send(tarball: Tarball) -> Response[Any]:
+async def _send(request: Request[Any, Any, Any], tarball: Tarball) -> Response[Any]:
+    """A tarball; one whose sha512 is known carries it as its ETag (tarballs never change)."""
     # The route's JSON media type would win over Stream's own; the header does not.
     headers = {
         "cache-control": "public, max-age=31536000, immutable",
         "content-type": "application/octet-stream",
     }
+    if tarball.sha512:
+        headers["etag"] = f'"{tarball.sha512}"'
+        if none_match(request.headers, headers["etag"]):
+            await _close(tarball)
+            return Response(b"", status_code=304, headers=headers)
     if tarball.size is not None:
         headers["content-length"] = str(tarball.size)
     return Stream(_chunks(tarball), media_type="application/octet-stream", headers=headers)
+
+
+async def _close(tarball: Tarball) -> None:
+    """Release what a tarball holds open when its bytes are not sent."""
+    if tarball.reader is not None:
+        await tarball.reader.aclose()
+    elif tarball.stream is not None:
+        await tarball.stream.aclose()  # type: ignore[attr-defined]
 
 
 async def _chunks(tarball: Tarball) -> AsyncIterator[bytes]:

@@ -11,6 +11,7 @@ from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.container import Services
 from entrypoints.http.formats import READ_WRITE, HttpFormat
+from entrypoints.http.links import public_base
 from entrypoints.http.oci.routes import OciController, oci_error
 from entrypoints.http.oci.token import DockerTokenController
 
@@ -34,7 +35,7 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
 def _challenge(request: Request[Any, Any, Any], name: str | None, needed: Role | None) -> str:
     """A Bearer challenge naming the token endpoint and, when it can, the scope to ask for."""
     services: Services = request.app.state["services"]
-    base = services.settings.public_url or str(request.base_url).rstrip("/")
+    base = public_base(request, services)
     challenge = f'Bearer realm="{base}/auth/token",service="nora"'
     if name and _SAFE_NAME.fullmatch(name):  # a header carries only what OCI names allow
         actions = "pull" if needed in (None, Role.READ) else "pull,push"

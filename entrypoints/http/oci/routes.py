@@ -37,12 +37,15 @@ from domain.oci.manifests import MAX_MANIFEST_SIZE, platform_child
 from domain.oci.media import DOCKER_MANIFEST, INDEXES, MANIFEST_TYPES, OCI_INDEX
 from domain.oci.proxy import ProxiedBlob
 from domain.oci.service import MAX_PAGE, Page, StoredManifest
-from domain.ports import BlobStore, LocalFiles
+from domain.ports import BlobInfo, BlobStore, LocalFiles
 from domain.uploads import UploadSessions
 from entrypoints.container import Services
 from entrypoints.http.access import principal_of, readable
+from entrypoints.http.bodies import read_body, stream_body
+from entrypoints.http.conditional import if_range_allows, none_match
 from entrypoints.http.deps import ServicesDep
 from entrypoints.http.pathsend import PathSend, supports_pathsend
+from entrypoints.http.ranges import ByteRange, parse_range
 
 __all__ = ["ERRORS", "OciController", "oci_error"]
 
@@ -176,10 +179,11 @@ class _Call:
         route opts out of the framework's limit and enforces NORA's own here.
         """
         limit = self.services.settings.body_limit_mb * 1024 * 1024
-        declared = self.header("content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            raise e.TooLarge(f"body exceeds {limit} bytes", subject="size")
-        return _limited(self.request.stream(), limit)
+        return stream_body(self.request, limit, subject="size")
+
+    def not_modified(self, etag: str) -> bool:
+        """Whether the client's ``If-None-Match`` already holds ``etag``."""
+        return none_match(self.request.headers, etag)
 
     def header(self, name: str) -> str | None:
         value: str | None = self.request.headers.get(name)
@@ -360,30 +364,16 @@ async def _get_manifest(call: _Call) -> Response[Any]:
         "content-type": manifest.media_type,
         "content-length": str(manifest.size),
     }
-    if call.header("if-none-match") == etag:
+    if call.not_modified(etag):
         return _respond(304, {"docker-content-digest": str(manifest.digest), "etag": etag})
     return _respond(200, headers, b"" if call.head else manifest.body, manifest.media_type)
-
-
-async def _read_limited(request: Request[Any, Any, Any], limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise e.TooLarge(f"manifest exceeds {limit} bytes", subject="manifest")
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise e.TooLarge(f"manifest exceeds {limit} bytes", subject="manifest")
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 async def _put_manifest(call: _Call) -> Response[Any]:
     """PUT /v2/<name>/manifests/<reference>: validate, store, tag."""
     name = call.name
     reference = parse_reference(call.match["reference"])
-    body = await _read_limited(call.request, MAX_MANIFEST_SIZE)
+    body = await read_body(call.request, MAX_MANIFEST_SIZE, what="manifest", subject="manifest")
     manifest = await call.oci.put_manifest(name, reference, body, call.header("content-type"))
     digest = reference if isinstance(reference, Digest) else manifest.digest
     headers = {
@@ -425,8 +415,6 @@ async def _referrers(call: _Call) -> Response[Any]:
 
 # --- blobs -----------------------------------------------------------------------------
 
-_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)")
-
 
 async def _get_blob(call: _Call) -> Response[Any]:
     """GET|HEAD /v2/<name>/blobs/<digest>, with Range (206 / 416).
@@ -444,12 +432,15 @@ async def _get_blob(call: _Call) -> Response[Any]:
         if proxy is None or await call.oci.exists(name):
             raise
         if call.head:
-            return _proxied_head(digest, await _proxied(proxy.blob_size(name, digest), "blob"))
+            size = await _proxied(proxy.blob_size(name, digest), "blob")
+            return _proxied_head(call, digest, size)
         proxied = await _proxied(proxy.blob(name, digest), "blob")
         if proxied.key is None:
             return _stream_through(call, digest, proxied)
         key = proxied.key
     etag = f'"{digest}"'
+    if call.not_modified(etag):
+        return _respond(304, {"docker-content-digest": str(digest), "etag": etag})
     headers = {
         "docker-content-digest": str(digest),
         "etag": etag,
@@ -457,40 +448,21 @@ async def _get_blob(call: _Call) -> Response[Any]:
         "content-type": "application/octet-stream",
     }
     if call.head:
-        try:
-            info = await call.blobs.stat(key)
-        except e.NotFound:
-            raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
-        headers["content-length"] = str(info.size)
+        headers["content-length"] = str((await _blob_info(call, key, digest)).size)
         return _respond(200, headers, media_type="application/octet-stream")
-    if call.header("if-none-match") == etag:
-        return _respond(304, {"docker-content-digest": str(digest), "etag": etag})
-    start, end, ranged = 0, None, False
-    wanted = call.header("range")
-    match = _RANGE.fullmatch(wanted.strip()) if wanted else None
-    if match is not None and (match[1] or match[2]):
-        ranged = True
-        if match[1]:
-            start = int(match[1])
-            end = int(match[2]) + 1 if match[2] else None
-            if end is not None and end <= start:
-                raise e.RangeNotSatisfiable(
-                    "empty byte range", size=(await call.blobs.stat(key)).size
-                )
-        else:
-            size = (await call.blobs.stat(key)).size
-            start, end = max(size - int(match[2]), 0), None
-            if int(match[2]) == 0:
-                raise e.RangeNotSatisfiable("empty suffix range", size=size)
-    if not ranged and isinstance(call.blobs, LocalFiles) and supports_pathsend(call.request.scope):
-        try:
-            info = await call.blobs.stat(key)
-        except e.NotFound:
-            raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
-        headers["content-length"] = str(info.size)
-        return PathSend(call.blobs.local_path(key), headers={**API_VERSION, **headers})
+    wanted = parse_range(call.header("range"))
+    chosen: ByteRange | None = None
+    if wanted is not None and if_range_allows(call.header("if-range"), etag):
+        chosen = wanted.resolve((await _blob_info(call, key, digest)).size)
+    blobs = call.blobs
+    if chosen is None and isinstance(blobs, LocalFiles) and supports_pathsend(call.request.scope):
+        headers["content-length"] = str((await _blob_info(call, key, digest)).size)
+        return PathSend(blobs.local_path(key), headers={**API_VERSION, **headers})
     try:
-        reader = await call.blobs.open(key, start, end)
+        if chosen is None:
+            reader = await call.blobs.open(key)
+        else:
+            reader = await call.blobs.open(key, chosen.start, chosen.end)
     except e.NotFound:
         raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
     body: AsyncIterator[bytes] = aiter(reader)
@@ -499,9 +471,9 @@ async def _get_blob(call: _Call) -> Response[Any]:
         body = _read_file(call.blobs.local_path(key), reader.start, reader.end)
     headers["content-length"] = str(reader.end - reader.start)
     status = 200
-    if ranged:
+    if chosen is not None:
         status = 206
-        headers["content-range"] = f"bytes {reader.start}-{reader.end - 1}/{reader.info.size}"
+        headers["content-range"] = ByteRange.of(reader).content_range
     return Stream(
         body,
         status_code=status,
@@ -510,9 +482,19 @@ async def _get_blob(call: _Call) -> Response[Any]:
     )
 
 
-def _proxied_head(digest: Digest, size: int | None) -> Response[Any]:
+async def _blob_info(call: _Call, key: str, digest: Digest) -> BlobInfo:
+    """The stored blob behind a repository's link (404 BLOB_UNKNOWN when it is gone)."""
+    try:
+        return await call.blobs.stat(key)
+    except e.NotFound:
+        raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
+
+
+def _proxied_head(call: _Call, digest: Digest, size: int | None) -> Response[Any]:
     """HEAD of a proxied blob: what the cache or the upstream's own HEAD says."""
     headers = {"docker-content-digest": str(digest), "etag": f'"{digest}"'}
+    if call.not_modified(headers["etag"]):
+        return _respond(304, headers)
     if size is not None:
         headers["content-length"] = str(size)
     return _respond(200, headers, media_type="application/octet-stream")
@@ -602,15 +584,6 @@ def _has_body(call: _Call) -> bool:
     if length is not None:
         return length.strip() not in ("", "0")
     return "chunked" in (call.header("transfer-encoding") or "").lower()
-
-
-async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    seen = 0
-    async for chunk in chunks:
-        seen += len(chunk)
-        if seen > limit:
-            raise e.TooLarge(f"body exceeds {limit} bytes", subject="size")
-        yield chunk
 
 
 async def _exactly(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:

@@ -9,7 +9,6 @@ table, :data:`ERRORS`.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 from urllib.parse import parse_qs, quote
 
@@ -26,7 +25,11 @@ from domain.pypi.registry import Download, PypiRegistry, Rendered
 from domain.pypi.simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
 from entrypoints.container import Services
 from entrypoints.http.access import principal_of, readable, require
+from entrypoints.http.bodies import read_body
+from entrypoints.http.conditional import if_range_allows, none_match
 from entrypoints.http.deps import ServicesDep
+from entrypoints.http.links import public_base
+from entrypoints.http.ranges import ByteRange, byte_range
 
 __all__ = ["ERRORS", "PypiController", "pypi_error"]
 
@@ -50,7 +53,6 @@ ERRORS: Final[tuple[tuple[type[e.NoraError], str, int, str], ...]] = (
 """(domain error, subject or ``""`` for any, status, title), most specific first."""
 
 _BODY_LIMIT: Final = 64 * 1024
-_RANGE: Final = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 def pypi_error(exc: e.NoraError, *, head: bool = False) -> Response[bytes]:
@@ -87,7 +89,7 @@ def _page_response(
 ) -> Response[bytes]:
     content_type = "text/html; charset=utf-8" if media_type == HTML else media_type
     headers = {"etag": rendered.etag, "vary": "Accept", "cache-control": "max-age=60"}
-    if request.headers.get("if-none-match") == rendered.etag:
+    if none_match(request.headers, rendered.etag):
         return Response(b"", status_code=304, headers=headers)
     body = b"" if request.method == "HEAD" else rendered.body
     if request.method == "HEAD":
@@ -114,32 +116,16 @@ class _NotAcceptable(e.Unsupported):
         )
 
 
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``(start, end)`` (end exclusive) of a single ``bytes=`` range, or None for all."""
-    if not header:
-        return None
-    match = _RANGE.fullmatch(header.strip())
-    if match is None or not (match[1] or match[2]):
-        return None
-    if match[1]:
-        start = int(match[1])
-        end = min(int(match[2]) + 1, size) if match[2] else size
-        if start >= size or end <= start:
-            raise e.RangeNotSatisfiable("range outside the file", size=size)
-        return start, end
-    suffix = int(match[2])
-    if suffix == 0 or size == 0:
-        raise e.RangeNotSatisfiable("empty suffix range", size=size)
-    return max(size - suffix, 0), size
-
-
 async def _send_file(
     request: Request[Any, Any, Any], blobs: BlobStore, download: Download
 ) -> Response[Any]:
     headers = {"accept-ranges": "bytes"}
     if download.etag:
         headers["etag"] = download.etag
-        if request.headers.get("if-none-match") == download.etag:
+        if none_match(request.headers, download.etag):
+            closing = getattr(download.stream, "aclose", None)
+            if closing is not None:  # a fetch from upstream the client does not need
+                await closing()
             return Response(b"", status_code=304, headers=headers)
     if download.stream is not None:
         if download.size is not None:
@@ -150,14 +136,13 @@ async def _send_file(
     size = download.size
     if size is None:
         size = (await blobs.stat(download.key)).size
-    wanted = _byte_range(request.headers.get("range"), size)
-    if_range = request.headers.get("if-range")
-    if wanted is not None and if_range and if_range != download.etag:
-        wanted = None
     if request.method == "HEAD":
         headers["content-length"] = str(size)
         return Response(b"", headers=headers, media_type=download.content_type)
-    start, end = wanted if wanted is not None else (0, size)
+    wanted = None
+    if if_range_allows(request.headers.get("if-range"), download.etag):
+        wanted = byte_range(request.headers.get("range"), size)
+    start, end = (wanted.start, wanted.end) if wanted is not None else (0, size)
     try:
         reader = await blobs.open(download.key, start, end)
     except e.NotFound:
@@ -166,22 +151,8 @@ async def _send_file(
     status = 200
     if wanted is not None:
         status = 206
-        headers["content-range"] = f"bytes {reader.start}-{reader.end - 1}/{reader.info.size}"
+        headers["content-range"] = ByteRange.of(reader).content_range
     return Stream(reader, status_code=status, headers=headers, media_type=download.content_type)
-
-
-def _base_url(request: Request[Any, Any, Any], services: Services) -> str:
-    public: str = services.settings.public_url
-    return public or str(request.base_url).rstrip("/")
-
-
-async def _small_body(request: Request[Any, Any, Any]) -> bytes:
-    out = bytearray()
-    async for chunk in request.stream():
-        out += chunk
-        if len(out) > _BODY_LIMIT:
-            raise e.TooLarge("request body is too large", subject="body")
-    return bytes(out)
 
 
 async def _reason(request: Request[Any, Any, Any]) -> str:
@@ -189,7 +160,7 @@ async def _reason(request: Request[Any, Any, Any]) -> str:
     reason = request.query_params.get("reason")
     if isinstance(reason, str) and reason:
         return reason
-    body = await _small_body(request)
+    body = await read_body(request, _BODY_LIMIT)
     if not body:
         return ""
     kind = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
@@ -265,7 +236,8 @@ class PypiController(Controller):
                 return await _upload(request, registry)
             if method == "GET" and parts[-1] == "json" and len(parts) in (2, 3):
                 version = parts[1] if len(parts) == 3 else None
-                body = await registry.project_json(parts[0], _base_url(request, services), version)
+                base = public_base(request, services)
+                body = await registry.project_json(parts[0], base, version)
                 return _json(b"" if head else body)
             if method == "POST" and len(parts) == 3 and parts[2] in ("yank", "unyank"):
                 yanked = parts[2] == "yank"
