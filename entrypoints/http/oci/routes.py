@@ -351,10 +351,21 @@ def _accepts_exactly(listed: frozenset[str], media_type: str) -> bool:
     return media_type in listed or "*/*" in listed or "application/*" in listed
 
 
+def _known_reference(call: _Call) -> Reference:
+    """The path's reference for a read or a delete: one that is neither a tag nor a
+    digest names no manifest, so it is unknown (404), as in the CNCF distribution
+    registry; only a PUT says it is invalid."""
+    raw = call.match["reference"]
+    try:
+        return parse_reference(raw)
+    except e.InvalidInput:
+        raise e.NotFound(f"unknown manifest {raw[:80]!r}", subject="manifest") from None
+
+
 async def _get_manifest(call: _Call) -> Response[Any]:
     """GET|HEAD /v2/<name>/manifests/<reference>."""
     name = call.name
-    reference = parse_reference(call.match["reference"])
+    reference = _known_reference(call)
     manifest = await _manifest(call, name, reference, head=call.head)
     manifest = await _negotiate(call, name, reference, manifest)
     etag = f'"{manifest.digest}"'
@@ -388,7 +399,7 @@ async def _put_manifest(call: _Call) -> Response[Any]:
 async def _delete_manifest(call: _Call) -> Response[Any]:
     """DELETE /v2/<name>/manifests/<reference>: a tag, or a manifest and its tags."""
     name = call.name
-    await call.oci.delete_manifest(name, parse_reference(call.match["reference"]))
+    await call.oci.delete_manifest(name, _known_reference(call))
     return _respond(202)
 
 
