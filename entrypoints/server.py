@@ -141,6 +141,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._began = False
         self._refused = False
+        self._in_body = False
+        """Between a head and the end of its body: bytes then are body, never a next head."""
 
     # connection events
 
@@ -159,7 +161,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._head is None and self.timeout_keep_alive_task is not None:
+        if self._head is None and not self._in_body and self.timeout_keep_alive_task is not None:
             # the first byte after a response: the next request head starts now
             self._head = 0
             self._start_head_timer()
@@ -215,6 +217,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         elif self._message_bytes > self._limits.max_head_bytes or self._header_count > MAX_HEADERS:
             self._refuse(431, "Request header fields too large.")
         else:
+            self._in_body = True
             super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -222,6 +225,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         if not self._refused:
             super().on_message_complete()
 
