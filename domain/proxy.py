@@ -67,7 +67,6 @@ class CachedDocument(msgspec.Struct, kw_only=True):
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
-    headers: dict[str, str] = {}
     body_key: str | None = None
     sha256: str | None = None
     size: int = 0
@@ -145,7 +144,6 @@ class PullThrough:
         *,
         ttl: timedelta,
         headers: Mapping[str, str] | None = None,
-        keep_headers: Sequence[str] = (),
         max_bytes: int = _DOCUMENT_LIMIT,
         authorize: Authorizer | None = None,
     ) -> CachedDocument:
@@ -166,9 +164,7 @@ class PullThrough:
                 return self._found(cached)
         done = self._inflight[flight_key] = anyio.Event()
         try:
-            return await self._refresh(
-                key, cached, urls, headers or {}, keep_headers, max_bytes, authorize
-            )
+            return await self._refresh(key, cached, urls, headers or {}, max_bytes, authorize)
         finally:
             del self._inflight[flight_key]
             done.set()
@@ -186,7 +182,6 @@ class PullThrough:
         cached: CachedDocument | None,
         urls: Sequence[str],
         headers: Mapping[str, str],
-        keep_headers: Sequence[str],
         max_bytes: int,
         authorize: Authorizer | None,
     ) -> CachedDocument:
@@ -218,11 +213,6 @@ class PullThrough:
                         etag=response.headers.get("etag"),
                         last_modified=response.headers.get("last-modified"),
                         content_type=response.headers.get("content-type"),
-                        headers={
-                            name.lower(): response.headers[name.lower()]
-                            for name in keep_headers
-                            if name.lower() in response.headers
-                        },
                         body_key=stored.info.key,
                         sha256=stored.sha256.hex,
                         size=stored.info.size,

@@ -10,7 +10,10 @@ A name published here shadows the upstream entirely (no merging), the
 defence against dependency confusion.
 
 Rendered documents are cached per ``(document key, version, variant)``, so a
-repeat GET costs one metadata read and, with ``If-None-Match``, no body.
+repeat GET costs one small metadata read and, with ``If-None-Match``, no body.
+Each version's manifest is rendered once per version document and kept as a
+JSON fragment, so the packument of a package with thousands of versions is
+re-assembled after a publish, not re-rendered.
 """
 
 from __future__ import annotations
@@ -193,11 +196,6 @@ class NpmRegistry:
             else None
         )
 
-    @property
-    def proxying(self) -> bool:
-        """Whether an upstream is configured."""
-        return self._proxy is not None
-
     # ---------------------------------------------------------------- reads
 
     async def packument(
@@ -219,9 +217,7 @@ class NpmRegistry:
             return await self._proxied_packument(npm_name, base, abbreviated=abbreviated)
         body = self._cache.get(snap.key, variant, snap.version)
         if body is None:
-            document = (
-                _abbreviated(snap, base) if abbreviated else _full(snap, base, self._rev(snap))
-            )
+            document = self._abbreviated(snap, base) if abbreviated else self._full(snap, base)
             body = self._cache.put(snap.key, variant, snap.version, _json.encode(document))
         return Rendered(
             body=body,
@@ -249,7 +245,7 @@ class NpmRegistry:
         version = snap.package.dist_tags.get(spec, spec)
         if version not in snap.package.versions:
             raise NotFound(f"version {spec[:100]!r} not found", subject="version")
-        return _json.encode(_version_manifest(snap, version, base))
+        return self._manifest(snap, version, base)
 
     async def tarball(self, name: str, filename: str) -> Tarball:
         """GET /npm/<name>/-/<file>.tgz: from the index, or through the cache."""
@@ -261,7 +257,7 @@ class NpmRegistry:
             if self._proxy is None:
                 raise NotFound(f"{filename[:100]} not found", subject="file") from None
             return await self._proxied_tarball(npm_name, filename)
-        found = snap.package.find_file(filename)
+        found = snap.find_file(filename)
         if found is None:
             raise NotFound(f"{filename[:100]} not found", subject="file")
         file = found[1]
@@ -461,7 +457,9 @@ class NpmRegistry:
                         f"version {version!r} has no tarball; publish it instead", subject="body"
                     )
             for version, message in deprecations.items():
-                current.versions[version].deprecated = message
+                current.versions[version] = msgspec.structs.replace(
+                    current.versions[version], deprecated=message
+                )
             if owners is not None:
                 current.owners = owners
             if revision is not None and versions is not None:
@@ -488,14 +486,7 @@ class NpmRegistry:
     async def unpublish(self, name: str, rev: str) -> None:
         """DELETE /npm/<name>/-rev/<rev>: remove the whole package."""
         npm_name = parse_name(name)
-        revision = _parse_rev(rev)
-
-        def change(current: Package | None) -> Package | None:
-            if current is None:
-                raise NotFound(f"package {npm_name.full!r} not found", subject="package")
-            return None
-
-        await self.index.update(npm_name.full, change, revision=revision)
+        await self.index.delete(npm_name.full, revision=_parse_rev(rev))
 
     async def delete_tarball(self, name: str, filename: str, rev: str) -> None:
         """DELETE /npm/<name>/-/<file>/-rev/<rev>: the last step of npm's unpublish.
@@ -507,7 +498,7 @@ class NpmRegistry:
         _parse_rev(rev)
         filename = filename.rsplit("/", 1)[-1]
         snap = await self.index.get(npm_name.full)
-        found = snap.package.find_file(filename)
+        found = snap.find_file(filename)
         if found is not None:
             await self.index.delete_versions(npm_name.full, [found[0].version])
 
@@ -635,7 +626,73 @@ class NpmRegistry:
                 return tarball, (strongest[-1] if strongest else None)
         raise NotFound(f"{filename[:100]} not found", subject="file")
 
-    # -------------------------------------------------------------- helpers
+    # ------------------------------------------------------------ rendering
+
+    def _render_part(self, snap: Snapshot, kind: str, base: str) -> Callable[[str], bytes]:
+        """Renders one version's fragment: ``full`` or ``abbreviated`` manifest, or ``time``."""
+
+        def render(version: str) -> bytes:
+            if kind == "time":
+                return _json.encode(_iso(snap.package.versions[version].uploaded))
+            manifest = _version_manifest(snap, version, base)
+            if kind == "abbreviated":
+                short: dict[str, Any] = {k: manifest[k] for k in _ABBREVIATED_KEYS if k in manifest}
+                short["dist"] = manifest["dist"]
+                manifest = short
+            return _json.encode(manifest)
+
+        return render
+
+    def _parts(self, snap: Snapshot, kind: str, base: str) -> dict[str, msgspec.Raw]:
+        """Every version's fragment, cached per version document (see :meth:`RenderCache.parts`)."""
+        return self._cache.parts(snap, f"{kind} {base}", self._render_part(snap, kind, base))
+
+    def _manifest(self, snap: Snapshot, version: str, base: str) -> bytes:
+        """GET /npm/<name>/<version>: the version's full manifest, as in the packument."""
+        render = self._render_part(snap, "full", base)
+        return bytes(self._cache.part(snap, f"full {base}", version, render))
+
+    def _full(self, snap: Snapshot, base: str) -> dict[str, Any]:
+        package = snap.package
+        meta = _meta_decoder.decode(package.metadata) if package.metadata else NpmPackageMeta()
+        versions = self._parts(snap, "full", base)
+        time: dict[str, Any] = {
+            "created": _iso(package.created),
+            "modified": _iso(package.modified),
+        }
+        time.update(self._parts(snap, "time", base))
+        document: dict[str, Any] = {
+            "_id": package.name,
+            "_rev": self._rev(snap),
+            "name": package.name,
+            "dist-tags": package.dist_tags,
+            "versions": versions,
+            "time": time,
+            "maintainers": [{"name": owner, "email": ""} for owner in package.owners],
+        }
+        if package.description:
+            document["description"] = package.description
+        if package.keywords:
+            document["keywords"] = package.keywords
+        latest = package.dist_tags.get("latest", "")
+        if latest in versions:
+            manifest = msgspec.json.decode(self._manifest(snap, latest, base))
+            for key in _LIFTED_KEYS:
+                if key in manifest:
+                    document[key] = manifest[key]
+        document["readme"] = meta.readme
+        if meta.readme_filename:
+            document["readmeFilename"] = meta.readme_filename
+        return document
+
+    def _abbreviated(self, snap: Snapshot, base: str) -> dict[str, Any]:
+        package = snap.package
+        return {
+            "name": package.name,
+            "modified": _iso(package.modified),
+            "dist-tags": package.dist_tags,
+            "versions": self._parts(snap, "abbreviated", base),
+        }
 
     @staticmethod
     def _rev(snap: Snapshot) -> str:
@@ -735,51 +792,6 @@ def _version_manifest(snap: Snapshot, version: str, base: str) -> dict[str, Any]
     if entry.deprecated:
         manifest["deprecated"] = entry.deprecated
     return manifest
-
-
-def _full(snap: Snapshot, base: str, rev: str) -> dict[str, Any]:
-    package = snap.package
-    meta = _meta_decoder.decode(package.metadata) if package.metadata else NpmPackageMeta()
-    versions = {v: _version_manifest(snap, v, base) for v in package.versions}
-    time: dict[str, str] = {"created": _iso(package.created), "modified": _iso(package.modified)}
-    time.update({v: _iso(entry.uploaded) for v, entry in package.versions.items()})
-    document: dict[str, Any] = {
-        "_id": package.name,
-        "_rev": rev,
-        "name": package.name,
-        "dist-tags": package.dist_tags,
-        "versions": versions,
-        "time": time,
-        "maintainers": [{"name": owner, "email": ""} for owner in package.owners],
-    }
-    if package.description:
-        document["description"] = package.description
-    if package.keywords:
-        document["keywords"] = package.keywords
-    latest = versions.get(package.dist_tags.get("latest", ""))
-    if latest is not None:
-        for key in _LIFTED_KEYS:
-            if key in latest:
-                document[key] = latest[key]
-    document["readme"] = meta.readme
-    if meta.readme_filename:
-        document["readmeFilename"] = meta.readme_filename
-    return document
-
-
-def _abbreviated(snap: Snapshot, base: str) -> dict[str, Any]:
-    package = snap.package
-    versions: dict[str, Any] = {}
-    for version in package.versions:
-        manifest = _version_manifest(snap, version, base)
-        versions[version] = {k: manifest[k] for k in _ABBREVIATED_KEYS if k in manifest}
-        versions[version]["dist"] = manifest["dist"]
-    return {
-        "name": package.name,
-        "modified": _iso(package.modified),
-        "dist-tags": package.dist_tags,
-        "versions": versions,
-    }
 
 
 def _search_object(package: PackageSummary, score: float, base: str) -> dict[str, Any]:

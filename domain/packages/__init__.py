@@ -1,17 +1,19 @@
 """The format-neutral package index: packages -> versions -> files.
 
-See :mod:`domain.packages.index` for storage and concurrency, and
-:mod:`domain.packages.model` for the documents.
+See :mod:`domain.packages.index` for the operations and concurrency,
+:mod:`domain.packages.layout` for how packages are stored,
+:mod:`domain.packages.generation` for the per-format generation that listings
+are cached under, and :mod:`domain.packages.model` for the documents.
 """
 
 from __future__ import annotations
 
-from domain.packages.index import MAX_ATTEMPTS, Change, PackageIndex, Snapshot, package_prefix
+from domain.packages.index import Change, PackageIndex, Snapshot
 from domain.packages.model import (
+    Listing,
     NewFile,
     Package,
     PackageFile,
-    PackagePage,
     PackageSummary,
     PackageVersion,
     SearchHit,
@@ -20,18 +22,16 @@ from domain.packages.model import (
 from domain.packages.render_cache import RenderCache
 
 __all__ = [
-    "MAX_ATTEMPTS",
     "Change",
+    "Listing",
     "NewFile",
     "Package",
     "PackageFile",
     "PackageIndex",
-    "PackagePage",
     "PackageSummary",
     "PackageVersion",
     "RenderCache",
     "SearchHit",
     "SearchPage",
     "Snapshot",
-    "package_prefix",
 ]

@@ -1,24 +1,32 @@
-"""PackageIndex: publish, read, tag, deprecate, yank and delete packages of one format.
+"""PackageIndex: publish, read, tag, yank and delete packages of one format.
 
-Storage: one document per package at ``pkg/<format>/<normalised name>`` in the
-MetadataStore, msgpack-encoded. Every write is a compare-and-swap loop (get,
-change a fresh copy, put with the version read, retry on ``Conflict``), so
-replicas publishing different versions of one package at once never lose one.
-File bytes go through :meth:`UploadSessions.store` (verified, content-addressed,
-shared by all formats); a file becomes visible only when the document that
-refers to it is written.
+Storage (see :mod:`domain.packages.layout`): a small head document per package
+at ``pkg/<format>/<normalised name>`` naming one immutable document per
+version. Every write is a compare-and-swap loop on the head (get, change a
+fresh copy, write the new version documents, put the head with the version
+read, retry on ``Conflict``), so replicas publishing different versions of one
+package at once never lose one, and a publish writes one version document and
+the head whatever the number of versions. File bytes go through
+:meth:`UploadSessions.store` (verified, content-addressed, shared by all
+formats); a file becomes visible only when the head that refers to it is
+written.
 
-The document's store version only ever grows (a deleted package leaves a
+The head's store version only ever grows (a deleted package leaves a
 tombstone), so ``(key, version)`` names one content for ever: format modules
 cache rendered documents under it and answer ``If-None-Match`` from the ETag.
+Each process keeps the packages it read, decoded; a read costs one small get
+of the head, and a head that moved costs only the version documents this
+process has not seen. Listings are cached per generation of the format
+(:mod:`domain.packages.generation`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 import anyio
@@ -26,60 +34,109 @@ import msgspec
 
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, InvalidKey, NotFound, Transient
-from domain.keys import check_key, join
+from domain.keys import check_key
+from domain.packages.generation import Generation
+from domain.packages.layout import StoredHead, head_prefix, version_doc_key, version_prefix
 from domain.packages.model import (
+    Listing,
     NewFile,
     Package,
     PackageFile,
-    PackagePage,
     PackageSummary,
     PackageVersion,
     SearchHit,
     SearchPage,
 )
-from domain.ports import MUST_NOT_EXIST, BlobReader, BlobStore, Clock, MetadataStore
+from domain.ports import MUST_NOT_EXIST, BlobReader, BlobStore, Clock, Document, MetadataStore
 from domain.uploads import StagedBlob, StoredBlob, UploadSessions
 
-__all__ = ["MAX_ATTEMPTS", "Change", "PackageIndex", "Snapshot", "package_prefix"]
+__all__ = ["MAX_ATTEMPTS", "Change", "PackageIndex", "Snapshot"]
 
 MAX_ATTEMPTS: Final = 64
 """Compare-and-swap attempts before a write gives up with ``Transient``."""
 
-_DECODED_CACHE: Final = 512
+_SNAPSHOTS: Final = 512
+_FEW: Final = 32
+"""Up to this many unseen version documents are read one by one, more by one prefix scan."""
 
 Change = Callable[[Package | None], Package | None]
 """A pure edit for :meth:`PackageIndex.update`: current package (None if absent) ->
-new package, or None to delete it. It may raise domain errors to refuse."""
+new package, or None to delete it. It gets a copy it may edit in place; versions are
+frozen, so it replaces the ones it changes. It may raise domain errors to refuse."""
 
 _encoder = msgspec.msgpack.Encoder()
-_package_decoder = msgspec.msgpack.Decoder(Package)
+_head_decoder = msgspec.msgpack.Decoder(StoredHead)
+_version_decoder = msgspec.msgpack.Decoder(PackageVersion)
 _summary_decoder = msgspec.msgpack.Decoder(PackageSummary)
 
 
-def package_prefix(fmt: str) -> str:
-    """The key prefix of every package document of ``fmt`` (with trailing slash)."""
-    return join("pkg", fmt) + "/"
+class _Moved(Exception):
+    """A version document named by the head read is gone: the head moved on; read it again."""
 
 
 class Snapshot:
-    """A package as stored at one document version.
+    """A package as stored at one head version.
 
     ``etag(variant)`` is a strong ETag that changes with every write to the
-    document; ``variant`` distinguishes renderings of the same version (full or
-    abbreviated npm packument, JSON or HTML simple page).
+    package; ``variant`` distinguishes renderings of the same version (full or
+    abbreviated npm packument, JSON or HTML simple page). Snapshots are shared
+    between requests: read-only.
     """
 
-    __slots__ = ("key", "package", "version")
+    __slots__ = ("_files", "key", "package", "refs", "version")
 
-    def __init__(self, key: str, version: int, package: Package) -> None:
+    def __init__(
+        self, key: str, version: int, package: Package, refs: Mapping[str, int] | None = None
+    ) -> None:
         self.key = key
         self.version = version
         self.package = package
+        self.refs: Mapping[str, int] = refs or {}
+        """Version -> id of its document (empty in layout 1)."""
+        self._files: dict[str, tuple[PackageVersion, PackageFile]] | None = None
 
     def etag(self, variant: str = "") -> str:
         """``"<key hash>-<version>[-variant]"``, quoted as HTTP wants it."""
         tag = f"{zlib.crc32(self.key.encode()):08x}-{self.version}"
         return f'"{tag}-{variant}"' if variant else f'"{tag}"'
+
+    def part_id(self, version: str) -> int | str:
+        """Names ``version``'s content: it changes whenever the version does.
+
+        Renderers cache per-version fragments under it (:meth:`RenderCache.parts`),
+        so a publish renders one version, not thousands.
+        """
+        ident = self.refs.get(version)
+        return f"{self.version}#{version}" if ident is None else ident  # layout 1: per head
+
+    def find_file(self, filename: str) -> tuple[PackageVersion, PackageFile] | None:
+        """The version and file called ``filename`` (file names are unique in a package)."""
+        if self._files is None:
+            self._files = {
+                item.filename: (entry, item)
+                for entry in reversed(self.package.versions.values())
+                for item in reversed(entry.files)
+            }
+        return self._files.get(filename)
+
+    def _next_file_index(
+        self, package: Package, touched: set[str]
+    ) -> dict[str, tuple[PackageVersion, PackageFile]] | None:
+        """The file index of ``package``, which differs from ours in ``touched`` versions only."""
+        if self._files is None:
+            return None
+        files = dict(self._files)
+        for version in touched:
+            old = self.package.versions.get(version)
+            if old is not None:
+                for item in old.files:
+                    files.pop(item.filename, None)
+        for version in touched:
+            new = package.versions.get(version)
+            if new is not None:
+                for item in new.files:
+                    files[item.filename] = (new, item)
+        return files
 
 
 class PackageIndex:
@@ -115,7 +172,7 @@ class PackageIndex:
         version_order: Callable[[str], Any] | None = None,
     ) -> None:
         self.fmt = fmt
-        self._prefix = package_prefix(fmt)
+        self._prefix = head_prefix(fmt)
         self._meta = meta
         self._blobs = blobs
         self._uploads = uploads
@@ -124,12 +181,15 @@ class PackageIndex:
         self._algorithms = algorithms
         self._latest_tag = latest_tag
         self._version_order = version_order
-        self._decoded: OrderedDict[str, tuple[int, Package]] = OrderedDict()
+        self._generation = Generation(fmt, meta=meta, clock=clock)
+        self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
+        self._listing: Listing | None = None
+        self._searchable: tuple[Listing, list[_Searchable]] | None = None
 
     # ------------------------------------------------------------------ keys
 
     def key(self, name: str) -> str:
-        """The document key of ``name``; ``InvalidInput`` (subject "name") if unusable."""
+        """The head's key of ``name``; ``InvalidInput`` (subject "name") if unusable."""
         normalised = self._normalise(name)
         try:
             return check_key(self._prefix + normalised)
@@ -141,30 +201,21 @@ class PackageIndex:
     async def get(self, name: str) -> Snapshot:
         """The package; ``NotFound`` (subject "package") if it does not exist."""
         key = self.key(name)
-        try:
-            doc = await self._meta.get(key)
-        except NotFound:
-            raise NotFound(f"package {name[:100]!r} not found", subject="package") from None
-        package = self._decode_cached(key, doc.version, doc.value)
-        if package.deleted:
-            raise NotFound(f"package {name[:100]!r} not found", subject="package")
-        return Snapshot(key, doc.version, package)
-
-    async def version(self, name: str, version: str) -> tuple[Snapshot, PackageVersion]:
-        """One version; ``NotFound`` (subject "package" or "version")."""
-        snap = await self.get(name)
-        found = snap.package.versions.get(version)
-        if found is None:
-            raise NotFound(f"{name[:100]}@{version[:100]} not found", subject="version")
-        return snap, found
-
-    async def file(self, name: str, filename: str) -> tuple[Snapshot, PackageVersion, PackageFile]:
-        """A file by its name within the package; ``NotFound`` (subject "file")."""
-        snap = await self.get(name)
-        found = snap.package.find_file(filename)
-        if found is None:
-            raise NotFound(f"file {filename[:100]!r} not found", subject="file")
-        return snap, found[0], found[1]
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                doc = await self._meta.get(key)
+            except NotFound:
+                break
+            try:
+                snap = await self._snapshot(doc)
+            except _Moved:
+                continue
+            if snap.package.deleted:
+                break
+            return snap
+        else:
+            raise Transient(f"package {name[:100]!r} keeps changing", subject="package")
+        raise NotFound(f"package {name[:100]!r} not found", subject="package")
 
     async def open(self, file: PackageFile, start: int = 0, end: int | None = None) -> BlobReader:
         """Stream a file's bytes (or a byte range of them)."""
@@ -173,26 +224,34 @@ class PackageIndex:
         except NotFound:
             raise NotFound(f"content of {file.filename} is missing", subject="file") from None
 
-    async def list(self, *, after: str | None = None, limit: int = 100) -> PackagePage:
-        """Packages sorted by normalised name, strictly after ``after``."""
-        limit = max(1, min(limit, 1000))
-        items: list[PackageSummary] = []
-        cursor = None if after is None else self._prefix + after
+    async def generation(self) -> int | None:
+        """The format's generation: key caches of renders derived from every package on it.
+
+        None while a write is in flight: render, but do not cache.
+        """
+        return await self._generation.current()
+
+    async def listing(self) -> Listing:
+        """Every live package, by normalised name; scanned once per generation per process."""
+        generation = await self._generation.current()
+        cached = self._listing
+        if cached is not None and generation is not None and cached.generation == generation:
+            return cached
+        packages: list[PackageSummary] = []
+        cursor: str | None = None
         while True:
-            page = await self._meta.scan(self._prefix, after=cursor, limit=limit)
+            page = await self._meta.scan(self._prefix, after=cursor, limit=1000)
             for doc in page.items:
                 summary = _summary_decoder.decode(doc.value)
-                if summary.deleted:
-                    continue
-                items.append(summary)
-                if len(items) == limit:
-                    more = doc is not page.items[-1] or page.next_after is not None
-                    return PackagePage(
-                        items=items, next_after=doc.key[len(self._prefix) :] if more else None
-                    )
+                if not summary.deleted:
+                    packages.append(summary)
             if page.next_after is None:
-                return PackagePage(items=items)
+                break
             cursor = page.next_after
+        listing = Listing(generation=generation, packages=tuple(packages))
+        if generation is not None:
+            self._listing = listing
+        return listing
 
     async def search(
         self,
@@ -211,20 +270,16 @@ class PackageIndex:
         and pages say nothing about them.
         """
         terms = [term for term in text.lower().split() if term][:16]
+        listing = await self.listing()
+        if self._searchable is None or self._searchable[0] is not listing:
+            self._searchable = (listing, [_Searchable(summary) for summary in listing.packages])
         hits: list[SearchHit] = []
-        cursor: str | None = None
-        while True:
-            page = await self._meta.scan(self._prefix, after=cursor, limit=500)
-            for doc in page.items:
-                summary = _summary_decoder.decode(doc.value)
-                if summary.deleted or (visible is not None and not visible(summary.name)):
-                    continue
-                score = _score(summary, terms)
-                if score > 0:
-                    hits.append(SearchHit(package=summary, score=score))
-            if page.next_after is None:
-                break
-            cursor = page.next_after
+        for entry in self._searchable[1]:
+            if visible is not None and not visible(entry.summary.name):
+                continue
+            score = entry.score(terms)
+            if score > 0:
+                hits.append(SearchHit(package=entry.summary, score=score))
         hits.sort(key=lambda hit: (-hit.score, hit.package.name))
         offset = max(0, offset)
         return SearchPage(items=hits[offset : offset + max(0, size)], total=len(hits))
@@ -257,33 +312,7 @@ class PackageIndex:
         With ``revision`` (a :attr:`Snapshot.version` the client saw), the write
         happens only on that very version, else ``Conflict`` (subject "revision").
         """
-        key = self.key(name)
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                doc = await self._meta.get(key)
-            except NotFound:
-                current, expected = None, MUST_NOT_EXIST
-            else:
-                current, expected = _package_decoder.decode(doc.value), doc.version
-            live = None if current is None or current.deleted else current
-            if revision is not None and live is not None and revision != expected:
-                raise Conflict("the package changed since it was read", subject="revision")
-            changed = change(live)
-            if changed is None:
-                if live is None:
-                    raise NotFound(f"package {name[:100]!r} not found", subject="package")
-                now = self._clock.now()
-                changed = Package(
-                    format=self.fmt, name=live.name, created=now, modified=now, deleted=True
-                )
-            try:
-                version = await self._meta.put(key, _encoder.encode(changed), expected=expected)
-            except Conflict:
-                await anyio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
-                continue
-            self._remember(key, version, changed)
-            return Snapshot(key, version, changed)
-        raise Transient(f"too much contention on package {name[:100]!r}", subject="package")
+        return await self._update(self.key(name), name, change, revision)
 
     async def publish(
         self,
@@ -309,6 +338,11 @@ class PackageIndex:
         package's when given. The first publisher becomes the first owner.
         """
         now = self._clock.now()
+        seen: set[str] = set()
+        for new in files:
+            if new.filename in seen:
+                raise Conflict(f"file {new.filename!r} exists already", subject="file")
+            seen.add(new.filename)
 
         def change(current: Package | None) -> Package:
             package = current or Package(
@@ -325,13 +359,7 @@ class PackageIndex:
                     f"{package.name}@{version}",
                     subject="version",
                 )
-            taken = {f.filename for v in package.versions.values() for f in v.files}
-            stored: list[PackageFile] = []
-            for new in files:
-                if new.filename in taken:
-                    raise Conflict(f"file {new.filename!r} exists already", subject="file")
-                taken.add(new.filename)
-                stored.append(_file_of(new, now))
+            stored = [_file_of(new, now) for new in files]
             if existing is None:
                 package.versions[version] = PackageVersion(
                     version=version,
@@ -341,7 +369,9 @@ class PackageIndex:
                     publisher=publisher,
                 )
             else:
-                existing.files = [*existing.files, *stored]
+                package.versions[version] = msgspec.structs.replace(
+                    existing, files=[*existing.files, *stored]
+                )
             for tag, target in (tags or {}).items():
                 if target not in package.versions:
                     raise NotFound(f"dist-tag {tag!r} names unknown version", subject="version")
@@ -357,7 +387,7 @@ class PackageIndex:
             package.modified = now
             return package
 
-        return await self.update(name, change)
+        return await self._update(self.key(name), name, change, None, files=seen)
 
     async def set_tag(self, name: str, tag: str, version: str) -> Snapshot:
         """Point dist-tag ``tag`` at ``version`` (``NotFound`` subject "version")."""
@@ -389,22 +419,6 @@ class PackageIndex:
 
         return await self.update(name, change)
 
-    async def deprecate(self, name: str, messages: Mapping[str, str]) -> Snapshot:
-        """Set each version's deprecation message (empty un-deprecates)."""
-        now = self._clock.now()
-
-        def change(current: Package | None) -> Package:
-            package = _require(current, name)
-            for version, message in messages.items():
-                found = package.versions.get(version)
-                if found is None:
-                    raise NotFound(f"{name[:100]}@{version[:100]} not found", subject="version")
-                found.deprecated = message
-            package.modified = now
-            return package
-
-        return await self.update(name, change)
-
     async def yank(
         self, name: str, version: str, *, yanked: bool = True, reason: str = ""
     ) -> Snapshot:
@@ -416,20 +430,9 @@ class PackageIndex:
             found = package.versions.get(version)
             if found is None:
                 raise NotFound(f"{name[:100]}@{version[:100]} not found", subject="version")
-            found.yanked = yanked
-            found.yank_reason = reason if yanked else ""
-            package.modified = now
-            return package
-
-        return await self.update(name, change)
-
-    async def set_owners(self, name: str, owners: Sequence[str]) -> Snapshot:
-        """Replace the package's owners (order kept, duplicates dropped)."""
-        now = self._clock.now()
-
-        def change(current: Package | None) -> Package:
-            package = _require(current, name)
-            package.owners = list(dict.fromkeys(owners))
+            package.versions[version] = msgspec.structs.replace(
+                found, yanked=yanked, yank_reason=reason if yanked else ""
+            )
             package.modified = now
             return package
 
@@ -466,31 +469,317 @@ class PackageIndex:
         snap = await self.update(name, change)
         return None if snap.package.deleted else snap
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, name: str, *, revision: int | None = None) -> None:
         """Delete the whole package (``NotFound`` if absent); leaves a tombstone."""
-        await self.update(name, lambda current: None)
+        await self.update(name, lambda current: None, revision=revision)
+
+    async def migrate(self) -> int:
+        """Rewrite every head still in layout 1 in the current layout; returns how many.
+
+        Idempotent and safe while other processes serve and write: each
+        package is rewritten by an unchanged-content update (a CAS like any
+        other write), and a head already in the current layout is skipped.
+        """
+        migrated = 0
+        cursor: str | None = None
+        while True:
+            page = await self._meta.scan(self._prefix, after=cursor, limit=100)
+            for doc in page.items:
+                head = _head_decoder.decode(doc.value)
+                if head.versions and not head.deleted:
+                    await self._update(doc.key, head.name, _migrating, None)
+                    migrated += 1
+            if page.next_after is None:
+                return migrated
+            cursor = page.next_after
 
     # --------------------------------------------------------------- helpers
+
+    async def _update(
+        self,
+        key: str,
+        name: str,
+        change: Change,
+        revision: int | None,
+        *,
+        files: Collection[str] = (),
+    ) -> Snapshot:
+        """The compare-and-swap loop of every write; ``files`` are new file names that
+        must not exist anywhere in the package (checked against its file index)."""
+        async with self._generation.writing() as committed:
+            for attempt in range(MAX_ATTEMPTS):
+                try:
+                    doc = await self._meta.get(key)
+                except NotFound:
+                    before, expected = None, MUST_NOT_EXIST
+                else:
+                    try:
+                        before = await self._snapshot(doc)
+                    except _Moved:
+                        continue
+                    expected = doc.version
+                    if before.package.deleted:
+                        before = None
+                if revision is not None and before is not None and revision != expected:
+                    raise Conflict("the package changed since it was read", subject="revision")
+                live = None if before is None else before.package
+                changed = change(None if live is None else _draft(live))
+                for filename in files:
+                    if before is not None and before.find_file(filename) is not None:
+                        raise Conflict(f"file {filename!r} exists already", subject="file")
+                if changed is None:
+                    if live is None:
+                        raise NotFound(f"package {name[:100]!r} not found", subject="package")
+                    now = self._clock.now()
+                    changed = Package(
+                        format=self.fmt, name=live.name, created=now, modified=now, deleted=True
+                    )
+                old_refs = before.refs if before is not None else {}
+                refs, writes, touched = _plan(before, changed)
+                written: list[int] = []
+                try:
+                    for ident, entry in writes:
+                        await self._meta.put(
+                            self._version_key(key, ident),
+                            _encoder.encode(entry),
+                            expected=MUST_NOT_EXIST,
+                        )
+                        written.append(ident)
+                    version = await self._meta.put(
+                        key, _encoder.encode(_stored(changed, refs)), expected=expected
+                    )
+                except Conflict:
+                    await self._drop(key, written)
+                    await anyio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
+                    continue
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await self._drop(key, written)
+                    raise
+                committed()
+                snap = Snapshot(key, version, changed, refs)
+                if before is not None and touched is not None:
+                    snap._files = before._next_file_index(changed, touched)
+                self._remember(snap)
+                kept = set(refs.values())
+                await self._drop(key, [i for i in old_refs.values() if i not in kept])
+                return snap
+        raise Transient(f"too much contention on package {name[:100]!r}", subject="package")
+
+    async def _snapshot(self, doc: Document) -> Snapshot:
+        """The package a head document names; ``_Moved`` if a version document is gone."""
+        cached = self._snapshots.get(doc.key)
+        if cached is not None and cached.version == doc.version:
+            self._snapshots.move_to_end(doc.key)
+            return cached
+        head = _head_decoder.decode(doc.value)
+        if head.versions or not head.refs:  # layout 1, or no versions
+            snap = Snapshot(doc.key, doc.version, _package(head, dict(head.versions)))
+        elif cached is None or len(cached.refs) != len(cached.package.versions):
+            fetched = await self._fetch(doc.key, set(head.refs.values()))
+            versions = {version: fetched[ident] for version, ident in head.refs.items()}
+            snap = Snapshot(doc.key, doc.version, _package(head, versions), head.refs)
+        else:  # patch the versions this process has with those whose document changed
+            new = head.refs.items() - cached.refs.items()
+            fetched = await self._fetch(doc.key, {ident for _, ident in new}) if new else {}
+            versions = dict(cached.package.versions)
+            for version in cached.refs.keys() - head.refs.keys():
+                del versions[version]
+            for version, ident in new:
+                versions[version] = fetched[ident]
+            if list(versions) != list(head.refs):
+                versions = {version: versions[version] for version in head.refs}
+            snap = Snapshot(doc.key, doc.version, _package(head, versions), head.refs)
+        self._remember(snap)
+        return snap
+
+    async def _fetch(self, key: str, wanted: Collection[int]) -> dict[int, PackageVersion]:
+        found: dict[int, PackageVersion] = {}
+        if len(wanted) <= _FEW:
+            for ident in wanted:
+                try:
+                    doc = await self._meta.get(self._version_key(key, ident))
+                except NotFound:
+                    raise _Moved from None
+                found[ident] = _version_decoder.decode(doc.value)
+            return found
+        prefix = version_prefix(self.fmt, key[len(self._prefix) :])
+        cursor: str | None = None
+        while True:
+            page = await self._meta.scan(prefix, after=cursor, limit=1000)
+            for doc in page.items:
+                tail = _ident(doc.key[len(prefix) :])
+                if tail is not None and tail in wanted:
+                    found[tail] = _version_decoder.decode(doc.value)
+            if page.next_after is None:
+                break
+            cursor = page.next_after
+        if len(found) != len(wanted):
+            raise _Moved
+        return found
+
+    async def _drop(self, key: str, idents: Sequence[int]) -> None:
+        """Remove version documents no head names (best effort: leftovers are invisible)."""
+        for ident in idents:
+            with contextlib.suppress(NotFound, Transient):
+                await self._meta.delete(self._version_key(key, ident))
+
+    def _version_key(self, key: str, ident: int) -> str:
+        return version_doc_key(self.fmt, key[len(self._prefix) :], ident)
 
     def _newest(self, package: Package) -> str:
         if self._version_order is not None:
             return max(package.versions, key=self._version_order)
         return max(package.versions.values(), key=lambda v: v.uploaded).version
 
-    def _decode_cached(self, key: str, version: int, raw: bytes) -> Package:
-        cached = self._decoded.get(key)
-        if cached is not None and cached[0] == version:
-            self._decoded.move_to_end(key)
-            return cached[1]
-        package = _package_decoder.decode(raw)
-        self._remember(key, version, package)
-        return package
+    def _remember(self, snap: Snapshot) -> None:
+        self._snapshots[snap.key] = snap
+        self._snapshots.move_to_end(snap.key)
+        while len(self._snapshots) > _SNAPSHOTS:
+            self._snapshots.popitem(last=False)
 
-    def _remember(self, key: str, version: int, package: Package) -> None:
-        self._decoded[key] = (version, package)
-        self._decoded.move_to_end(key)
-        while len(self._decoded) > _DECODED_CACHE:
-            self._decoded.popitem(last=False)
+
+def _migrating(current: Package | None) -> Package | None:
+    """The unchanged package: written again, it is stored in the current layout."""
+    return current
+
+
+def _ident(text: str) -> int | None:
+    if len(text) != 16:
+        return None
+    try:
+        return int(text, 16)
+    except ValueError:
+        return None
+
+
+class _Versions(dict[str, PackageVersion]):
+    """A draft's versions: remembers which ones a change set or deleted.
+
+    So a write to a package with thousands of versions looks at the versions
+    it touched, not at all of them. Anything but item assignment and deletion
+    forgets (``touched`` None) and the write compares every version.
+    """
+
+    __slots__ = ("touched",)
+
+    def __init__(self, versions: Mapping[str, PackageVersion]) -> None:
+        super().__init__(versions)
+        self.touched: set[str] | None = set()
+
+    def __setitem__(self, version: str, entry: PackageVersion) -> None:
+        if self.touched is not None:
+            self.touched.add(version)
+        super().__setitem__(version, entry)
+
+    def __delitem__(self, version: str) -> None:
+        if self.touched is not None:
+            self.touched.add(version)
+        super().__delitem__(version)
+
+    def pop(self, *args: Any) -> Any:
+        self.touched = None
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, PackageVersion]:
+        self.touched = None
+        return super().popitem()
+
+    def clear(self) -> None:
+        self.touched = None
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.touched = None
+        super().update(*args, **kwargs)
+
+    def setdefault(self, *args: Any) -> Any:
+        self.touched = None
+        return super().setdefault(*args)
+
+    def __ior__(self, other: Any) -> Any:  # type: ignore[misc]
+        self.touched = None
+        return super().__ior__(other)
+
+
+def _plan(
+    before: Snapshot | None, changed: Package
+) -> tuple[dict[str, int], list[tuple[int, PackageVersion]], set[str] | None]:
+    """The refs of ``changed``, the version documents to write, and the versions touched
+    (None when not known). A version that is the same object as before keeps its
+    document, others get a fresh one. Refs follow the order of ``changed.versions``."""
+    old_refs = before.refs if before is not None else {}
+    old_versions = before.package.versions if before is not None else {}
+    versions = changed.versions
+    touched = versions.touched if isinstance(versions, _Versions) else None
+    if touched is not None and len(old_refs) == len(old_versions):
+        refs = dict(old_refs)  # the draft was copied from these versions, in this order
+        writes: list[tuple[int, PackageVersion]] = []
+        for version in touched:
+            entry = versions.get(version)
+            if entry is None:
+                refs.pop(version, None)
+            elif version not in old_refs or old_versions.get(version) is not entry:
+                ident = refs[version] = _new_ident()
+                writes.append((ident, entry))
+        if list(refs) == list(versions):
+            return refs, writes, touched
+    refs, writes = {}, []
+    for version, entry in versions.items():
+        known = old_refs.get(version)
+        if known is None or old_versions.get(version) is not entry:
+            known = _new_ident()
+            writes.append((known, entry))
+        refs[version] = known
+    return refs, writes, None
+
+
+def _new_ident() -> int:
+    """A version document's id; a clash fails its MUST_NOT_EXIST write, which is retried."""
+    return random.getrandbits(63)
+
+
+def _draft(package: Package) -> Package:
+    """A copy a change may edit in place (versions are frozen and shared)."""
+    return msgspec.structs.replace(
+        package,
+        versions=_Versions(package.versions),
+        dist_tags=dict(package.dist_tags),
+        owners=list(package.owners),
+        keywords=list(package.keywords),
+    )
+
+
+def _package(head: StoredHead, versions: dict[str, PackageVersion]) -> Package:
+    return Package(
+        format=head.format,
+        name=head.name,
+        created=head.created,
+        modified=head.modified,
+        versions=versions,
+        dist_tags=head.dist_tags,
+        owners=head.owners,
+        description=head.description,
+        keywords=head.keywords,
+        metadata=head.metadata,
+        deleted=head.deleted,
+    )
+
+
+def _stored(package: Package, refs: dict[str, int]) -> StoredHead:
+    return StoredHead(
+        format=package.format,
+        name=package.name,
+        created=package.created,
+        modified=package.modified,
+        refs=refs,
+        dist_tags=package.dist_tags,
+        owners=package.owners,
+        description=package.description,
+        keywords=package.keywords,
+        metadata=package.metadata,
+        deleted=package.deleted,
+    )
 
 
 def _require(current: Package | None, name: str) -> Package:
@@ -511,23 +800,31 @@ def _file_of(new: NewFile, now: Any) -> PackageFile:
     )
 
 
-def _score(summary: PackageSummary, terms: list[str]) -> float:
-    if not terms:
-        return 1.0
-    name = summary.name.lower()
-    keywords = [k.lower() for k in summary.keywords]
-    description = summary.description.lower()
-    total = 0.0
-    for term in terms:
-        if term == name:
-            best = 1.0
-        elif term in name:
-            best = 0.8
-        elif term in keywords:
-            best = 0.6
-        elif any(term in k for k in keywords) or term in description:
-            best = 0.4
-        else:
-            return 0.0
-        total += best
-    return total / len(terms)
+class _Searchable:
+    """A package's searchable text, lowered once per listing rather than per query."""
+
+    __slots__ = ("description", "keywords", "name", "summary")
+
+    def __init__(self, summary: PackageSummary) -> None:
+        self.summary = summary
+        self.name = summary.name.lower()
+        self.keywords = [k.lower() for k in summary.keywords]
+        self.description = summary.description.lower()
+
+    def score(self, terms: list[str]) -> float:
+        if not terms:
+            return 1.0
+        total = 0.0
+        for term in terms:
+            if term == self.name:
+                best = 1.0
+            elif term in self.name:
+                best = 0.8
+            elif term in self.keywords:
+                best = 0.6
+            elif any(term in k for k in self.keywords) or term in self.description:
+                best = 0.4
+            else:
+                return 0.0
+            total += best
+        return total / len(terms)

@@ -1,12 +1,17 @@
 """The format-neutral package model: packages -> versions -> files.
 
-One :class:`Package` is one document in the MetadataStore, encoded with
-msgpack. Format modules keep what only they understand in the opaque
-``metadata`` bytes (of the package and of each version), encoded by them with
-msgspec; the index never looks inside.
+A :class:`Package` is what formats read and edit; the index stores it as a
+small head document plus one document per :class:`PackageVersion` (see
+:mod:`domain.packages.layout`), so a package with thousands of versions costs
+one small read per request and one small write per publish. Format modules
+keep what only they understand in the opaque ``metadata`` bytes (of the
+package and of each version), encoded by them with msgspec; the index never
+looks inside.
 
 Instances handed out by :class:`~domain.packages.index.PackageIndex` reads
-may be shared between requests: treat them as read-only.
+are shared between requests: treat them as read-only. Versions are frozen;
+an edit replaces one (``msgspec.structs.replace``), which is how the index
+knows which version documents to write.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ from domain.keys import blob_key
 from domain.uploads import StoredBlob
 
 __all__ = [
+    "Listing",
     "NewFile",
     "Package",
     "PackageFile",
-    "PackagePage",
     "PackageSummary",
     "PackageVersion",
     "SearchHit",
@@ -59,8 +64,8 @@ class PackageFile(msgspec.Struct, frozen=True, kw_only=True):
         return None if value is None else Digest(algorithm, value)
 
 
-class PackageVersion(msgspec.Struct, kw_only=True):
-    """One released version: immutable files plus mutable flags."""
+class PackageVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """One released version: its files plus flags (replace it to change them)."""
 
     version: str
     uploaded: datetime
@@ -81,12 +86,12 @@ class PackageVersion(msgspec.Struct, kw_only=True):
 
 
 class Package(msgspec.Struct, kw_only=True):
-    """A package document: everything the index knows about one name.
+    """Everything the index knows about one name.
 
-    ``name`` is the display name as first published; the document's key uses
-    the format's normalised name. ``deleted`` marks a tombstone left by a
-    whole-package delete, so the document's version number keeps growing and
-    an ``(key, version)`` pair never names two different contents.
+    ``name`` is the display name as first published; the head document's key
+    uses the format's normalised name. ``deleted`` marks a tombstone left by a
+    whole-package delete, so the head's version number keeps growing and a
+    ``(key, version)`` pair never names two different contents.
     """
 
     format: str
@@ -120,7 +125,7 @@ class NewFile(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PackageSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """What listings and search show of a package (decoded without the versions)."""
+    """What listings and search show of a package (decoded from its head alone)."""
 
     format: str
     name: str
@@ -133,11 +138,17 @@ class PackageSummary(msgspec.Struct, frozen=True, kw_only=True):
     deleted: bool = False
 
 
-class PackagePage(msgspec.Struct, frozen=True, kw_only=True):
-    """One page of a listing; pass ``next_after`` back as ``after`` for the next."""
+class Listing(msgspec.Struct, frozen=True, kw_only=True):
+    """Every live package of a format, sorted by normalised name, at one generation.
 
-    items: list[PackageSummary]
-    next_after: str | None = None
+    ``generation`` grows with every change to any package of the format; a
+    rendering of the listing (an index page, a search index) may be cached
+    under it. None means a write was in flight while it was read: use it, but
+    do not cache what is derived from it.
+    """
+
+    generation: int | None
+    packages: tuple[PackageSummary, ...]
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):

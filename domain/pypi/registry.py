@@ -13,12 +13,17 @@ verified against the upstream's sha256 and kept. A project that exists
 locally shadows every upstream entirely (a dependency-confusion defence).
 
 Rendered pages are cached per ``(document, version, media type)`` in a
-:class:`~domain.packages.RenderCache`, so repeats cost one metadata read.
+:class:`~domain.packages.RenderCache`, so repeats cost one small metadata
+read; each release's entries are cached under the release's own document, so
+a page is re-assembled after an upload, not rendered whole again. The root
+page is rendered once per generation of the index (a change to any project),
+and only filtered per caller.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import zlib
 from collections import OrderedDict
@@ -33,7 +38,15 @@ from domain.codecs.zipread import read_directory, read_member
 from domain.digests import ALGORITHMS, Digest
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound, TooLarge
 from domain.keys import blob_key, join
-from domain.packages import NewFile, Package, PackageFile, PackageIndex, RenderCache, Snapshot
+from domain.packages import (
+    NewFile,
+    Package,
+    PackageFile,
+    PackageIndex,
+    PackageVersion,
+    RenderCache,
+    Snapshot,
+)
 from domain.ports import BlobStore, Clock, MetadataStore
 from domain.proxy import CachedDocument, PullThrough
 from domain.pypi.grammar import (
@@ -52,7 +65,14 @@ from domain.pypi.metadata import (
     ReleaseMeta,
     parse_core_metadata,
 )
-from domain.pypi.simple import SimpleFile, SimpleProject, parse_project_page, render_index
+from domain.pypi.simple import (
+    SimpleFile,
+    SimpleProject,
+    assemble_project,
+    parse_project_page,
+    render_files,
+    render_index,
+)
 from domain.pypi.simple import render_project as _render_project
 from domain.uploads import StoredBlob, UploadSessions
 
@@ -74,24 +94,11 @@ _UPSTREAM_ACCEPT: Final = (
 _PARSED_CACHE: Final = 256
 _MAGIC: Final = {"bdist_wheel": b"PK\x03\x04", ".zip": b"PK\x03\x04", ".tar.gz": b"\x1f\x8b"}
 _CONTENT_TYPES: Final = {".whl": "application/zip", ".zip": "application/zip"}
-_MULTI_FIELDS: Final = frozenset(
-    {
-        "classifiers",
-        "requires_dist",
-        "provides_dist",
-        "obsoletes_dist",
-        "requires_external",
-        "project_urls",
-        "provides_extra",
-        "dynamic",
-        "license_file",
-        "platform",
-        "supported_platform",
-    }
-)
 _NOT_METADATA: Final = frozenset(
     {":action", "protocol_version", "md5_digest", "sha256_digest", "blake2_256_digest"}
 )
+_INDEX_KEY: Final = "pypi:/simple/"
+"""The render cache key of the root page (never a document key: those have no colon)."""
 _release_encoder = msgspec.msgpack.Encoder()
 _release_decoder = msgspec.msgpack.Decoder(ReleaseMeta)
 _file_decoder = msgspec.msgpack.Decoder(FileMeta)
@@ -113,7 +120,7 @@ def new_pypi_index(
         clock=clock,
         normalise=key_name,
         algorithms=("md5",),
-        version_order=version_key,
+        version_order=_version_key,
     )
 
 
@@ -232,6 +239,7 @@ class PypiRegistry:
         self._renders = renders or RenderCache()
         self._max_file = max_file_bytes
         self._parsed: OrderedDict[str, tuple[int, list[SimpleFile]]] = OrderedDict()
+        self._names: tuple[int, list[tuple[str, str]]] | None = None
 
     # ------------------------------------------------------------------ names
 
@@ -248,19 +256,29 @@ class PypiRegistry:
     async def index_page(
         self, media_type: str, visible: Callable[[str], bool] | None = None
     ) -> Rendered:
-        """/simple/: every hosted project the caller may read (proxied ones are not listed)."""
-        pairs: list[tuple[str, str]] = []
-        after: str | None = None
-        while True:
-            page = await self.index.list(after=after, limit=1000)
-            for item in page.items:
-                normal = normalise(item.name)
-                if visible is None or visible(normal) or visible(item.name):
-                    pairs.append((item.name, normal))
-            if page.next_after is None:
-                break
-            after = page.next_after
-        body = render_index(pairs, media_type)
+        """/simple/: every hosted project the caller may read (proxied ones are not listed).
+
+        The ``(name, normalised name)`` pairs are built once per generation of
+        the index, and the page for callers who may read everything is cached
+        under it too; a filtered page is rendered from the cached pairs.
+        """
+        listing = await self.index.listing()
+        generation = listing.generation
+        if generation is not None and self._names is not None and self._names[0] == generation:
+            pairs = self._names[1]
+        else:
+            pairs = [(item.name, normalise(item.name)) for item in listing.packages]
+            if generation is not None:
+                self._names = (generation, pairs)
+        if visible is not None:
+            body = render_index([p for p in pairs if visible(p[1]) or visible(p[0])], media_type)
+        elif generation is None:
+            body = render_index(pairs, media_type)
+        else:
+            cached = self._renders.get(_INDEX_KEY, media_type, generation)
+            body = cached or self._renders.put(
+                _INDEX_KEY, media_type, generation, render_index(pairs, media_type)
+            )
         return Rendered(body=body, etag=f'"{zlib.crc32(body):08x}-{len(body)}"')
 
     async def project_page(self, name: str, media_type: str) -> Rendered:
@@ -276,36 +294,23 @@ class PypiRegistry:
         body = self._renders.get(snap.key, media_type, snap.version)
         if body is None:
             body = self._renders.put(
-                snap.key, media_type, snap.version, _render_project(self._hosted(snap), media_type)
+                snap.key, media_type, snap.version, self._hosted_page(snap, media_type)
             )
         return Rendered(body=body, etag=etag)
 
-    def _hosted(self, snap: Snapshot) -> SimpleProject:
-        package = snap.package
-        files: list[SimpleFile] = []
-        versions = sorted(package.versions.values(), key=lambda v: version_key(v.version))
-        for release in versions:
-            yanked: bool | str = (release.yank_reason or True) if release.yanked else False
-            for item in sorted(release.files, key=lambda f: f.filename):
-                meta = _file_meta(item)
-                files.append(
-                    SimpleFile(
-                        filename=item.filename,
-                        url=item.filename,
-                        hashes={"sha256": item.sha256},
-                        requires_python=meta.requires_python or None,
-                        yanked=yanked,
-                        core_metadata=(
-                            {"sha256": meta.metadata_sha256} if meta.metadata_sha256 else None
-                        ),
-                        size=item.size,
-                        upload_time=_iso(item.uploaded),
-                    )
-                )
-        return SimpleProject(
-            name=normalise(package.name),
-            files=files,
-            versions=[release.version for release in versions],
+    def _hosted_page(self, snap: Snapshot, media_type: str) -> bytes:
+        """The page from each release's entries, rendered once per release document."""
+        versions = snap.package.versions
+        parts = self._renders.parts(
+            snap, media_type, lambda v: render_files(_simple_files(versions[v]), media_type)
+        )
+        ordered = sorted(versions, key=_version_key)
+        return assemble_project(
+            normalise(snap.package.name),
+            [parts[v] for v in ordered],
+            ordered,
+            media_type,
+            complete=True,
         )
 
     async def _upstream_doc(self, normal: str) -> CachedDocument:
@@ -380,7 +385,7 @@ class PypiRegistry:
             return await self._proxied_download(normal, filename)
         if filename.endswith(".metadata"):
             dist = filename[: -len(".metadata")]
-            found = snap.package.find_file(dist)
+            found = snap.find_file(dist)
             meta = _file_meta(found[1]) if found else None
             if meta is None or not meta.metadata_sha256:
                 raise NotFound(f"no metadata for {dist[:100]!r}", subject="file")
@@ -391,7 +396,7 @@ class PypiRegistry:
                 etag=f'"{meta.metadata_sha256}"',
                 key=blob_key(digest),
             )
-        located = snap.package.find_file(filename)
+        located = snap.find_file(filename)
         if located is None:
             raise NotFound(f"file {filename[:100]!r} not found", subject="file")
         item = located[1]
@@ -564,7 +569,7 @@ class PypiRegistry:
         if computed is None:  # pragma: no cover - _Extra hashes sha256 when none was sent
             raise InvalidInput("include at least one message digest", subject="digest")
         snap = await self._existing(name)
-        if snap is not None and snap.package.find_file(filename) is not None:
+        if snap is not None and snap.find_file(filename) is not None:
             raise Conflict(f"{filename} was uploaded before", subject="file")
         if await self._retired(name, filename):
             raise Conflict(
@@ -621,7 +626,7 @@ class PypiRegistry:
                 with contextlib.suppress(NotFound):
                     await self._blobs.delete(key)
             raise
-        found = published.package.find_file(filename)
+        found = published.find_file(filename)
         assert found is not None
         return found[1]
 
@@ -726,8 +731,10 @@ class PypiRegistry:
             release = current.versions.get(stored or "")
             if release is None or release.file(filename) is None:
                 raise NotFound(f"file {filename[:100]!r} not found", subject="file")
-            release.files = [f for f in release.files if f.filename != filename]
-            if not release.files:
+            kept = [f for f in release.files if f.filename != filename]
+            if kept:
+                current.versions[release.version] = msgspec.structs.replace(release, files=kept)
+            else:
                 del current.versions[release.version]
             if not current.versions:
                 return None
@@ -760,37 +767,83 @@ class PypiRegistry:
     async def project_json(self, name: str, base_url: str, version: str | None = None) -> bytes:
         """/pypi/<project>/json and /pypi/<project>/<version>/json in PyPI's shape."""
         snap = await self.index.get(self.normalised(name))
+        variant = f"json {base_url} {'' if version is None else version}"
+        body = self._renders.get(snap.key, variant, snap.version)
+        if body is not None:
+            return body
         package = snap.package
-        ordered = sorted(package.versions, key=version_key)
         if version is None:
-            chosen = _latest(package, ordered)
+            chosen = _latest(package, sorted(package.versions, key=_version_key))
         else:
             found = _same_version(package, _version_or_missing(version))
             if found is None:
                 raise NotFound(f"{name[:100]} {version[:50]} not found", subject="version")
             chosen = found
-        release = package.versions[chosen]
-        info = _info(package, chosen, base_url)
+        body = self._project_json(snap, chosen, base_url, version)
+        return self._renders.put(snap.key, variant, snap.version, body)
+
+    def _project_json(
+        self, snap: Snapshot, chosen: str, base_url: str, version: str | None
+    ) -> bytes:
+        package = snap.package
         files_url = f"{base_url}/simple/{normalise(package.name)}/"
+
+        def render(v: str) -> bytes:
+            release = package.versions[v]
+            return msgspec.json.encode(
+                [
+                    _json_file(files_url, f, release.yanked, release.yank_reason)
+                    for f in release.files
+                ]
+            )
+
+        variant = f"json-files {files_url}"
         doc: dict[str, Any] = {
-            "info": info,
+            "info": _info(package, chosen, base_url),
             "last_serial": snap.version,
-            "urls": [
-                _json_file(files_url, f, release.yanked, release.yank_reason) for f in release.files
-            ],
+            "urls": self._renders.part(snap, variant, chosen, render),
             "vulnerabilities": [],
         }
         if version is None:
-            doc["releases"] = {
-                v: [
-                    _json_file(
-                        files_url, f, package.versions[v].yanked, package.versions[v].yank_reason
-                    )
-                    for f in package.versions[v].files
-                ]
-                for v in ordered
-            }
+            parts = self._renders.parts(snap, variant, render)
+            doc["releases"] = {v: parts[v] for v in sorted(package.versions, key=_version_key)}
         return msgspec.json.encode(doc)
+
+
+@functools.lru_cache(maxsize=65536)
+def _version_key(text: str) -> Any:
+    """:func:`version_key`, remembered: pages sort every release of a project per change."""
+    return version_key(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed(text: str) -> Version | None:
+    """A stored version string parsed (None if it is not PEP 440), remembered."""
+    try:
+        return parse_version(text)
+    except InvalidInput:
+        return None
+
+
+def _simple_files(release: PackageVersion) -> list[SimpleFile]:
+    """A hosted release's files as the simple API lists them, by file name."""
+    yanked: bool | str = (release.yank_reason or True) if release.yanked else False
+    files: list[SimpleFile] = []
+    for item in sorted(release.files, key=lambda f: f.filename):
+        meta = _file_meta(item)
+        files.append(
+            SimpleFile(
+                filename=item.filename,
+                url=item.filename,
+                hashes={"sha256": item.sha256},
+                requires_python=meta.requires_python or None,
+                yanked=yanked,
+                core_metadata=({"sha256": meta.metadata_sha256} if meta.metadata_sha256 else None),
+                size=item.size,
+                upload_time=_iso(item.uploaded),
+            )
+        )
+    return files
 
 
 def _sha256_of(data: bytes) -> Digest:
@@ -836,10 +889,10 @@ def _same_version(package: Package | None, wanted: Version | str) -> str | None:
         return wanted if wanted in package.versions else None
     if wanted.text in package.versions:
         return wanted.text
+    key = (1, wanted.key)
     for stored in package.versions:
-        with contextlib.suppress(InvalidInput):
-            if parse_version(stored) == wanted:
-                return stored
+        if _version_key(stored) == key:
+            return stored
     return None
 
 
@@ -848,9 +901,9 @@ def _latest(package: Package, ordered: list[str]) -> str:
     live = [v for v in ordered if not package.versions[v].yanked] or ordered
     finals = []
     for v in live:
-        with contextlib.suppress(InvalidInput):
-            if not parse_version(v).is_prerelease:
-                finals.append(v)
+        parsed = _parsed(v)
+        if parsed is not None and not parsed.is_prerelease:
+            finals.append(v)
     return (finals or live)[-1]
 
 

@@ -27,8 +27,10 @@ __all__ = [
     "MEDIA_TYPES",
     "SimpleFile",
     "SimpleProject",
+    "assemble_project",
     "negotiate",
     "parse_project_page",
+    "render_files",
     "render_index",
     "render_project",
     "resolve_url",
@@ -170,26 +172,53 @@ def _html_file(file: SimpleFile) -> str:
 def render_project(project: SimpleProject, media_type: str) -> bytes:
     """The project page as ``media_type`` (one of :data:`MEDIA_TYPES`)."""
     complete = all(file.size is not None for file in project.files)
+    entries = [render_files([file], media_type) for file in project.files]
+    return assemble_project(project.name, entries, project.versions, media_type, complete=complete)
+
+
+def render_files(files: Iterable[SimpleFile], media_type: str) -> bytes:
+    """The entries of ``files`` on a project page, for :func:`assemble_project`.
+
+    Rendered apart so a hosted project's page is re-assembled from cached
+    entries per release after a change, not rendered whole again.
+    """
+    if media_type == JSON_V1:
+        return b",".join(msgspec.json.encode(_json_file(file)) for file in files)
+    return "".join(_html_file(file) for file in files).encode("utf-8")
+
+
+def assemble_project(
+    name: str,
+    entries: Iterable[bytes],
+    versions: list[str],
+    media_type: str,
+    *,
+    complete: bool,
+) -> bytes:
+    """A project page from :func:`render_files` entries (in page order).
+
+    ``complete`` says every file's size is known (API version 1.1, with
+    ``versions``); otherwise the page is API version 1.0.
+    """
     api_version = _API_VERSION if complete else _LEGACY_API_VERSION
     if media_type == JSON_V1:
+        files = msgspec.Raw(b"[" + b",".join(entry for entry in entries if entry) + b"]")
         doc: dict[str, Any] = {
             "meta": {"api-version": api_version},
-            "name": project.name,
-            "files": [_json_file(file) for file in project.files],
+            "name": name,
+            "files": files,
         }
         if complete:
-            doc["versions"] = project.versions
+            doc["versions"] = versions
         return msgspec.json.encode(doc)
-    name = html.escape(project.name)
-    parts = [
-        "<!DOCTYPE html>\n<html>\n  <head>\n",
-        f'    <meta name="pypi:repository-version" content="{api_version}">\n',
-        f"    <title>Links for {name}</title>\n  </head>\n  <body>\n",
-        f"    <h1>Links for {name}</h1>\n",
-        *(_html_file(file) for file in project.files),
-        "  </body>\n</html>\n",
-    ]
-    return "".join(parts).encode("utf-8")
+    escaped = html.escape(name)
+    head = (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        f'    <meta name="pypi:repository-version" content="{api_version}">\n'
+        f"    <title>Links for {escaped}</title>\n  </head>\n  <body>\n"
+        f"    <h1>Links for {escaped}</h1>\n"
+    )
+    return b"".join([head.encode("utf-8"), *entries, b"  </body>\n</html>\n"])
 
 
 def render_index(names: Iterable[tuple[str, str]], media_type: str) -> bytes:

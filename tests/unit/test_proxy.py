@@ -104,13 +104,6 @@ async def test_not_found_is_cached_for_the_ttl(world) -> None:  # type: ignore[n
     assert await proxy.read(await proxy.document("ghost", [A], ttl=TTL)) == b"now it exists"
 
 
-async def test_kept_headers(world) -> None:  # type: ignore[no-untyped-def]
-    proxy, upstream, _, _ = world
-    upstream.serve(A, b"m", docker_content_digest="sha256:x", x_other="no")
-    doc = await proxy.document("m", [A], ttl=TTL, keep_headers=("Docker-Content-Digest",))
-    assert doc.headers == {"docker-content-digest": "sha256:x"}
-
-
 async def _drain(source) -> bytes:  # type: ignore[no-untyped-def]
     out = bytearray()
     async for chunk in source.stream:

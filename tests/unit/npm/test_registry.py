@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
@@ -141,3 +141,81 @@ async def test_owner_add_and_rm_through_the_maintainers_put(registry: Registry) 
         "demo", {"_id": "demo", "_rev": rev, "maintainers": [{"name": "carol"}]}, rev=rev
     )
     assert (await registry.packument("demo"))["maintainers"] == [{"name": "carol", "email": ""}]
+
+
+def _worker(registry: Registry) -> NpmRegistry:
+    """Another worker process over the same stores: nothing cached in common."""
+    return NpmRegistry(
+        meta=registry.meta,
+        blobs=registry.blobs,
+        uploads=registry.npm.index._uploads,
+        clock=registry.npm._clock,
+    )
+
+
+async def _body(document: dict[str, Any]) -> AsyncIterator[bytes]:
+    yield json.dumps(document).encode()
+
+
+async def _renders(npm: NpmRegistry) -> list[tuple[bytes, str]]:
+    out = []
+    for abbreviated in (False, True):
+        rendered = await npm.packument("demo", BASE, abbreviated=abbreviated)
+        out.append((rendered.body, rendered.etag))
+    return out
+
+
+async def test_packuments_reassembled_after_changes_match_a_fresh_render(
+    registry: Registry,
+) -> None:
+    for version in ("1.0.0", "1.1.0", "1.2.0"):
+        await registry.put("demo", publish_body("demo", version, version.encode()))
+    seen = [await _renders(registry.npm)]
+
+    async def edit(change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        document = await registry.packument("demo")
+        body = {"_id": "demo", "_rev": document["_rev"], **change(document)}
+        await registry.put("demo", body, rev=document["_rev"])
+
+    def deprecate(document: dict[str, Any]) -> dict[str, Any]:
+        versions = document["versions"]
+        versions["1.0.0"]["deprecated"] = "use 1.2.0"
+        return {"versions": versions, "dist-tags": document["dist-tags"]}
+
+    def drop_middle(document: dict[str, Any]) -> dict[str, Any]:
+        versions = {k: v for k, v in document["versions"].items() if k != "1.1.0"}
+        return {"versions": versions, "dist-tags": document["dist-tags"]}
+
+    changes = [
+        lambda: registry.put("demo", publish_body("demo", "2.0.0", b"two")),
+        lambda: edit(deprecate),
+        lambda: registry.npm.set_dist_tag("demo", "old", b'"1.0.0"'),
+        lambda: edit(drop_middle),
+    ]
+    for change in changes:
+        await change()
+        mine = await _renders(registry.npm)
+        assert mine == await _renders(_worker(registry))
+        assert mine[0][1] not in {etag for render in seen for _, etag in render}
+        seen.append(mine)
+    document = await registry.packument("demo")
+    assert list(document["versions"]) == ["1.0.0", "1.2.0", "2.0.0"]
+    assert document["versions"]["1.0.0"]["deprecated"] == "use 1.2.0"
+    assert list(document["time"]) == ["created", "modified", "1.0.0", "1.2.0", "2.0.0"]
+    manifest = json.loads(await registry.npm.version_document("demo", "1.0.0", BASE))
+    assert manifest == document["versions"]["1.0.0"]
+
+
+async def test_search_sees_what_another_worker_published(registry: Registry) -> None:
+    other = _worker(registry)
+    await registry.put("left-pad", publish_body("left-pad", "1.0.0", b"x"))
+    found = json.loads(await other.search("pad", size=10, offset=0, base=BASE))
+    assert [o["package"]["name"] for o in found["objects"]] == ["left-pad"]
+    await other.put("right-pad", _body(publish_body("right-pad", "1.0.0", b"y")))
+    found = json.loads(await registry.npm.search("pad", size=10, offset=0, base=BASE))
+    assert [o["package"]["name"] for o in found["objects"]] == ["left-pad", "right-pad"]
+    await registry.npm.unpublish(
+        "left-pad", f"{(await registry.npm.index.get('left-pad')).version}-x"
+    )
+    found = json.loads(await other.search("pad", size=10, offset=0, base=BASE))
+    assert [o["package"]["name"] for o in found["objects"]] == ["right-pad"]

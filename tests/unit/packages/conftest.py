@@ -44,12 +44,23 @@ async def body(data: bytes) -> AsyncIterator[bytes]:
 class Harness:
     """An index over memory adapters plus helpers to publish quickly."""
 
-    def __init__(self, *, racy: bool = False, latest_tag: str | None = "latest") -> None:
+    def __init__(
+        self,
+        *,
+        racy: bool = False,
+        latest_tag: str | None = "latest",
+        meta: MemoryMetadataStore | None = None,
+    ) -> None:
         self.clock = FixedClock()
-        self.meta = YieldingMetadataStore() if racy else MemoryMetadataStore()
+        self.meta = meta or (YieldingMetadataStore() if racy else MemoryMetadataStore())
         self.blobs = MemoryBlobStore()
         self.uploads = UploadSessions(self.blobs, self.meta, self.clock)
-        self.index = PackageIndex(
+        self.latest_tag = latest_tag
+        self.index = self.worker()
+
+    def worker(self) -> PackageIndex:
+        """An index over the same stores, as another worker process has (nothing cached)."""
+        return PackageIndex(
             "test",
             meta=self.meta,
             blobs=self.blobs,
@@ -57,7 +68,7 @@ class Harness:
             clock=self.clock,
             normalise=str.lower,
             algorithms=("sha1", "sha512"),
-            latest_tag=latest_tag,
+            latest_tag=self.latest_tag,
         )
 
     async def file(self, filename: str, data: bytes | None = None) -> NewFile:

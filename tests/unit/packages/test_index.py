@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain.digests import hash_bytes
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NoraError, NotFound
-from domain.packages import NewFile, PackageIndex, RenderCache
+from domain.packages import NewFile, PackageIndex
 from tests.contract.helpers import read_all
 from tests.unit.packages.conftest import Harness, YieldingMetadataStore, body
 
@@ -44,21 +44,18 @@ async def test_publish_then_read(harness: Harness) -> None:
     assert file.digest("sha1") == hash_bytes(data, "sha1")
     assert file.digest("sha512") == hash_bytes(data, "sha512")
     assert file.digest("md5") is None
-    _, _, found = await harness.index.file("demo", "demo-1.0.0.tgz")
-    assert await read_all(await harness.index.open(found)) == data
+    found = got.find_file("demo-1.0.0.tgz")
+    assert found is not None
+    assert found[0] is version
+    assert await read_all(await harness.index.open(found[1])) == data
 
 
-async def test_missing_package_version_and_file(harness: Harness) -> None:
+async def test_missing_package_and_file(harness: Harness) -> None:
     with pytest.raises(NotFound) as info:
         await harness.index.get("nothing")
     assert info.value.subject == "package"
     await harness.publish("pkg", "1.0.0")
-    with pytest.raises(NotFound) as info:
-        await harness.index.version("pkg", "2.0.0")
-    assert info.value.subject == "version"
-    with pytest.raises(NotFound) as info:
-        await harness.index.file("pkg", "other.tgz")
-    assert info.value.subject == "file"
+    assert (await harness.index.get("pkg")).find_file("other.tgz") is None
 
 
 async def test_released_versions_are_immutable(harness: Harness) -> None:
@@ -111,14 +108,10 @@ async def test_dist_tags(harness: Harness) -> None:
     assert missing.value.subject == "tag"
 
 
-async def test_deprecate_and_yank(harness: Harness) -> None:
+async def test_yank(harness: Harness) -> None:
     await harness.publish("pkg", "1.0.0")
-    snap = await harness.index.deprecate("pkg", {"1.0.0": "use 2"})
-    assert snap.package.versions["1.0.0"].deprecated == "use 2"
-    snap = await harness.index.deprecate("pkg", {"1.0.0": ""})
-    assert snap.package.versions["1.0.0"].deprecated == ""
     with pytest.raises(NotFound):
-        await harness.index.deprecate("pkg", {"3.0.0": "x"})
+        await harness.index.yank("pkg", "3.0.0")
     snap = await harness.index.yank("pkg", "1.0.0", reason="broken")
     assert (snap.package.versions["1.0.0"].yanked, snap.package.versions["1.0.0"].yank_reason) == (
         True,
@@ -127,12 +120,6 @@ async def test_deprecate_and_yank(harness: Harness) -> None:
     snap = await harness.index.yank("pkg", "1.0.0", yanked=False)
     assert not snap.package.versions["1.0.0"].yanked
     assert snap.package.versions["1.0.0"].yank_reason == ""
-
-
-async def test_owners(harness: Harness) -> None:
-    await harness.publish("pkg", "1.0.0", publisher="alice")
-    snap = await harness.index.set_owners("pkg", ["alice", "bob", "alice"])
-    assert snap.package.owners == ["alice", "bob"]
 
 
 async def test_delete_version_moves_latest_and_drops_tags(harness: Harness) -> None:
@@ -156,7 +143,7 @@ async def test_delete_package_then_republish_gets_new_etag(harness: Harness) -> 
         await harness.index.get("pkg")
     with pytest.raises(NotFound):
         await harness.index.delete("pkg")
-    assert (await harness.index.list()).items == []
+    assert (await harness.index.listing()).packages == ()
     await harness.publish("pkg", "1.0.0")
     second = await harness.index.get("pkg")
     assert second.version > first.version
@@ -164,16 +151,12 @@ async def test_delete_package_then_republish_gets_new_etag(harness: Harness) -> 
     assert second.etag("abbreviated") != second.etag()
 
 
-async def test_listing_paginates_and_skips_tombstones(harness: Harness) -> None:
+async def test_listing_is_sorted_and_skips_tombstones(harness: Harness) -> None:
     for name in ("delta", "alpha", "charlie", "bravo", "echo"):
         await harness.publish(name, "1.0.0")
     await harness.index.delete("charlie")
-    page = await harness.index.list(limit=2)
-    assert [p.name for p in page.items] == ["alpha", "bravo"]
-    assert page.next_after == "bravo"
-    page = await harness.index.list(after=page.next_after, limit=2)
-    assert [p.name for p in page.items] == ["delta", "echo"]
-    assert page.next_after is None
+    listing = await harness.index.listing()
+    assert [p.name for p in listing.packages] == ["alpha", "bravo", "delta", "echo"]
 
 
 async def test_search_matches_name_description_keywords(harness: Harness) -> None:
@@ -249,22 +232,6 @@ async def test_version_order_decides_latest_after_delete() -> None:
     snap = await index.delete_versions("p", ["1.2.0"])
     assert snap is not None
     assert snap.package.dist_tags["latest"] == "1.10.0"
-
-
-def test_render_cache_keys_on_version() -> None:
-    cache = RenderCache(max_bytes=100)
-    cache.put("k", "full", 1, b"x" * 10)
-    assert cache.get("k", "full", 1) == b"x" * 10
-    assert cache.get("k", "full", 2) is None
-    assert cache.get("k", "abbr", 1) is None
-    cache.put("k", "full", 2, b"y" * 10)
-    assert cache.get("k", "full", 1) is None
-    cache.put("big", "full", 1, b"z" * 60)
-    assert cache.get("big", "full", 1) is None
-    for i in range(12):
-        cache.put(f"k{i}", "full", 1, b"w" * 10)
-    assert len(cache) <= 10
-    assert cache.get("k11", "full", 1) == b"w" * 10
 
 
 _hostile = st.text(

@@ -8,6 +8,7 @@ import json
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -278,3 +279,78 @@ async def test_local_project_shadows_upstream() -> None:
     with pytest.raises(NotFound):
         await world.registry.download("demo", "demo-9.9.tar.gz")
     assert world.upstream.requests == []
+
+
+def _worker(world: World) -> PypiRegistry:
+    """Another worker process over the same stores: nothing cached in common."""
+    return PypiRegistry(
+        index=new_pypi_index(
+            meta=world.meta, blobs=world.blobs, uploads=world.uploads, clock=world.clock
+        ),
+        blobs=world.blobs,
+        uploads=world.uploads,
+        clock=world.clock,
+        meta=world.meta,
+    )
+
+
+async def _sdist(world: World, name: str, version: str) -> None:
+    data = b"\x1f\x8b" + f"{name}-{version}".encode()
+    await world.upload(form(fields_for(name, version, data), f"{name}-{version}.tar.gz", data))
+
+
+async def test_root_index_is_rendered_once_per_change_and_filtered_per_caller() -> None:
+    world = World()
+    scans = 0
+    scan = world.meta.scan
+
+    async def counting(prefix: str = "", **kwargs: Any) -> Any:
+        nonlocal scans
+        scans += prefix.startswith("pkg/")
+        return await scan(prefix, **kwargs)
+
+    world.meta.scan = counting  # type: ignore[method-assign]
+    for name in ("Alpha", "beta.two"):
+        await _sdist(world, name, "1.0")
+    first = await world.registry.index_page(HTML)
+    again = await world.registry.index_page(HTML)
+    assert again.body is first.body
+    assert scans == 1
+    assert b'<a href="beta-two/">beta.two</a>' in first.body
+    only = await world.registry.index_page(JSON_V1, lambda name: name == "beta-two")
+    assert json.loads(only.body)["projects"] == [{"name": "beta.two"}]
+    assert scans == 1  # filtered from the cached names
+    await _sdist(world, "gamma", "1.0")
+    page = json.loads((await world.registry.index_page(JSON_V1)).body)
+    assert [p["name"] for p in page["projects"]] == ["Alpha", "beta.two", "gamma"]
+    assert scans == 2
+
+
+async def test_root_index_and_pages_follow_another_worker() -> None:
+    world = World()
+    other = _worker(world)
+    await _sdist(world, "alpha", "1.0")
+    assert b"alpha" in (await other.index_page(HTML)).body
+    await other.upload(
+        chunks(form(fields_for("beta", "1.0", b"\x1f\x8bb"), "beta-1.0.tar.gz", b"\x1f\x8bb")),
+        f"multipart/form-data; boundary={BOUNDARY}",
+    )
+    assert b"beta" in (await world.registry.index_page(HTML)).body
+    for version in ("1.1", "1.0.post1", "2.0"):
+        await _sdist(world, "alpha", version)
+
+    async def pages(registry: PypiRegistry) -> list[bytes]:
+        out = [(await registry.project_page("alpha", m)).body for m in (HTML, JSON_V1)]
+        out.append(await registry.project_json("alpha", "http://nora"))
+        out.append(await registry.project_json("alpha", "http://nora", "1.1.0"))
+        return out
+
+    assert await pages(world.registry) == await pages(other)
+    await other.yank("alpha", "1.1", reason="broken")
+    await other.delete_release("alpha", "1.0")
+    mine = await pages(world.registry)
+    assert mine == await pages(_worker(world))
+    assert b'data-yanked="broken"' in mine[0]
+    assert json.loads(mine[1])["versions"] == ["1.0.post1", "1.1", "2.0"]
+    assert json.loads(mine[3])["info"]["yanked"] is True
+    assert list(json.loads(mine[2])["releases"]) == ["1.0.post1", "1.1", "2.0"]
