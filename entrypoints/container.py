@@ -21,7 +21,7 @@ from domain.auth.policy import AccessPolicy
 from domain.auth.sessions import SessionTokens
 from domain.auth.tokens import TokenService
 from domain.npm.registry import NpmRegistry
-from domain.oci import ManifestService
+from domain.oci import ManifestService, OciRegistry
 from domain.oci.proxy import OciProxy
 from domain.ports import BlobStore, Clock, MetadataStore, RateLimiter, Upstream, UserDirectory
 from domain.proxy import PullThrough
@@ -209,7 +209,8 @@ class AuthContainer(containers.DeclarativeContainer):
 
 
 class OciContainer(containers.DeclarativeContainer):
-    """Docker / OCI: manifests, tags and blob links, and the pull-through cache."""
+    """Docker / OCI: the facade the edge calls (``facade``) over the hosted repositories
+    (``registry``, which upkeep also sweeps), the pull-through cache and the uploads."""
 
     core = providers.DependenciesContainer()
     registry = providers.Singleton(
@@ -227,6 +228,7 @@ class OciContainer(containers.DeclarativeContainer):
         core.uploads,
         core.clock,
     )
+    facade = providers.Singleton(OciRegistry, manifests=registry, uploads=core.uploads, proxy=proxy)
 
 
 class NpmContainer(containers.DeclarativeContainer):
@@ -329,13 +331,8 @@ class Services:
         return product
 
     @cached_property
-    def oci(self) -> ManifestService:
-        product: ManifestService = self.container.docker.registry()
-        return product
-
-    @cached_property
-    def oci_proxy(self) -> OciProxy | None:
-        product: OciProxy | None = self.container.docker.proxy()
+    def oci(self) -> OciRegistry:
+        product: OciRegistry = self.container.docker.facade()
         return product
 
     @cached_property

@@ -3,8 +3,11 @@
 A framework path router cannot express names of any depth next to fixed
 suffixes, so every /v2/ request lands in :meth:`OciController.dispatch`, which
 matches the path against the endpoint table below (name greedy, suffix
-anchored) and calls the handler for the method. Domain errors become the
-spec's ``{"errors": [...]}`` body through one table, :data:`ERRORS`.
+anchored) and calls the handler for the method. Handlers read the request,
+call the one facade, :class:`~domain.oci.registry.OciRegistry` (hosted or
+upstream, uploads bound to their repository), and shape the answer: content
+negotiation, conditional and range requests, streaming. Domain errors become
+the spec's ``{"errors": [...]}`` body through one table, :data:`ERRORS`.
 
 The access layer checks the one name in the path. Two requests reach other
 names, and check them here with the same policy: a mount reads its ``from``
@@ -19,7 +22,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import unquote, urlencode
 
 import anyio.to_thread
@@ -31,14 +34,13 @@ from litestar.response import Stream
 from domain import errors as e
 from domain.auth.model import Role
 from domain.digests import Digest
-from domain.oci import ManifestService, parse_digest, parse_name, parse_reference
+from domain.oci import OciRegistry, parse_digest, parse_name, parse_reference
 from domain.oci.grammar import Reference
 from domain.oci.manifests import MAX_MANIFEST_SIZE, platform_child
 from domain.oci.media import DOCKER_MANIFEST, INDEXES, MANIFEST_TYPES, OCI_INDEX
-from domain.oci.proxy import ProxiedBlob
+from domain.oci.registry import BlobSource, OciUpload
 from domain.oci.service import MAX_PAGE, Page, StoredManifest
 from domain.ports import BlobInfo, BlobStore, LocalFiles
-from domain.uploads import UploadSessions
 from entrypoints.container import Services
 from entrypoints.http.access import principal_of, readable
 from entrypoints.http.bodies import read_body, stream_body
@@ -138,7 +140,6 @@ def oci_error(
 
 
 _NAME: Final = r"(?P<name>.+)"
-_T = TypeVar("_T")
 _Handler = Callable[["_Call"], Awaitable[Response[Any]]]
 
 
@@ -157,12 +158,8 @@ class _Call:
         return parse_name(self.match["name"])
 
     @property
-    def oci(self) -> ManifestService:
+    def oci(self) -> OciRegistry:
         return self.services.oci
-
-    @property
-    def uploads(self) -> UploadSessions:
-        return self.services.uploads
 
     @property
     def blobs(self) -> BlobStore:
@@ -248,16 +245,7 @@ async def _tags(call: _Call) -> Response[Any]:
     """GET /v2/<name>/tags/list?n=&last=: tags, lexically sorted, paginated."""
     name = call.name
     n, last = _page_size(call), call.query("last")
-    try:
-        page = await call.oci.tags(name, n, last)
-    except e.NotFound:
-        proxy = call.services.oci_proxy
-        if proxy is None:
-            raise
-        tags = await _proxied(proxy.tags(name), "name")
-        tags = [t for t in tags if last is None or t > last]
-        limit = len(tags) if n is None else n
-        page = Page(items=tags[:limit], more=len(tags) > limit)
+    page = await call.oci.tags(name, n, last)
     headers = _link(f"/v2/{name}/tags/list", n, page)
     return _respond(200, headers, msgspec.json.encode({"name": name, "tags": page.items}))
 
@@ -278,19 +266,6 @@ def _accepts(listed: frozenset[str] | None, media_type: str) -> bool:
     if listed is None or media_type in listed or "*/*" in listed or "application/*" in listed:
         return True
     return not (listed & MANIFEST_TYPES)
-
-
-async def _manifest(call: _Call, name: str, reference: Reference, *, head: bool) -> StoredManifest:
-    """A hosted manifest, else a proxied one (with its bytes), else the spec's 404."""
-    try:
-        if head:
-            return await call.oci.stat_manifest(name, reference)
-        return await call.oci.get_manifest(name, reference)
-    except e.NotFound as exc:
-        proxy = call.services.oci_proxy
-        if proxy is None or exc.subject != "name":
-            raise
-        return await _proxied(proxy.manifest(name, reference), "manifest")
 
 
 async def _negotiate(
@@ -321,7 +296,7 @@ async def _negotiate(
                 subject="manifest",
             )
         if not manifest.body:  # HEAD read no bytes: the list is needed to pick the image
-            manifest = await _manifest(call, name, manifest.digest, head=False)
+            manifest = await call.oci.manifest(name, manifest.digest)
         child = platform_child(manifest.body)
         if child is None:
             raise e.NotFound(
@@ -329,7 +304,7 @@ async def _negotiate(
                 "not list manifest lists",
                 subject="manifest",
             )
-        manifest = await _manifest(call, name, child, head=call.head)
+        manifest = await call.oci.manifest(name, child, head=call.head)
         if manifest.media_type == DOCKER_MANIFEST and not _accepts_exactly(listed, DOCKER_MANIFEST):
             raise e.InvalidInput(
                 "the linux/amd64 image is a Docker schema 2 manifest, which the Accept "
@@ -366,7 +341,7 @@ async def _get_manifest(call: _Call) -> Response[Any]:
     """GET|HEAD /v2/<name>/manifests/<reference>."""
     name = call.name
     reference = _known_reference(call)
-    manifest = await _manifest(call, name, reference, head=call.head)
+    manifest = await call.oci.manifest(name, reference, head=call.head)
     manifest = await _negotiate(call, name, reference, manifest)
     etag = f'"{manifest.digest}"'
     headers = {
@@ -413,7 +388,7 @@ async def _referrers(call: _Call) -> Response[Any]:
     subject = parse_digest(call.match["digest"])
     artifact_type = call.query("artifactType") or None
     n = _page_size(call)
-    page = await call.oci.referrers_page(name, subject, artifact_type, n, call.query("last"))
+    page = await call.oci.referrers(name, subject, artifact_type, n, call.query("last"))
     headers = {"oci-filters-applied": "artifactType"} if artifact_type else {}
     if page.next_last is not None:
         query = {"n": str(n)} if n is not None else {}
@@ -421,7 +396,7 @@ async def _referrers(call: _Call) -> Response[Any]:
         if artifact_type:
             query["artifactType"] = artifact_type
         headers["link"] = f'</v2/{name}/referrers/{subject}?{urlencode(query)}>; rel="next"'
-    return _respond(200, headers, ManifestService.referrers_index(page.items), OCI_INDEX)
+    return _respond(200, headers, OciRegistry.referrers_index(page.items), OCI_INDEX)
 
 
 # --- blobs -----------------------------------------------------------------------------
@@ -436,19 +411,12 @@ async def _get_blob(call: _Call) -> Response[Any]:
     """
     name = call.name
     digest = parse_digest(call.match["digest"])
-    try:
-        key = await call.oci.content_key(name, digest)
-    except e.NotFound:
-        proxy = call.services.oci_proxy
-        if proxy is None or await call.oci.exists(name):
-            raise
+    source = await call.oci.blob(name, digest, head=call.head)
+    if source.key is None:  # an upstream's: its HEAD, or its bytes on their way to the cache
         if call.head:
-            size = await _proxied(proxy.blob_size(name, digest), "blob")
-            return _proxied_head(call, digest, size)
-        proxied = await _proxied(proxy.blob(name, digest), "blob")
-        if proxied.key is None:
-            return _stream_through(call, digest, proxied)
-        key = proxied.key
+            return _proxied_head(call, digest, source.size)
+        return _stream_through(call, digest, source)
+    key = source.key
     etag = f'"{digest}"'
     if call.not_modified(etag):
         return _respond(304, {"docker-content-digest": str(digest), "etag": etag})
@@ -511,7 +479,7 @@ def _proxied_head(call: _Call, digest: Digest, size: int | None) -> Response[Any
     return _respond(200, headers, media_type="application/octet-stream")
 
 
-def _stream_through(call: _Call, digest: Digest, proxied: ProxiedBlob) -> Response[Any]:
+def _stream_through(call: _Call, digest: Digest, proxied: BlobSource) -> Response[Any]:
     """A blob on its way from upstream: full body (ranges come once it is cached)."""
     assert proxied.stream is not None
     headers = {
@@ -523,14 +491,6 @@ def _stream_through(call: _Call, digest: Digest, proxied: ProxiedBlob) -> Respon
         headers["content-length"] = str(proxied.size)
     # the stream releases its last chunk only once the blob is stored (UploadSessions.tee)
     return Stream(proxied.stream, status_code=200, headers=headers)
-
-
-async def _proxied(operation: Awaitable[_T], subject: str) -> _T:
-    """An upstream's "not found" is the spec's unknown manifest, blob or name."""
-    try:
-        return await operation
-    except e.NotFound as exc:
-        raise e.NotFound(exc.detail, subject=subject) from None
 
 
 _LARGE_READ: Final = 4 * 1024 * 1024
@@ -565,7 +525,6 @@ async def _delete_blob(call: _Call) -> Response[Any]:
 
 # --- uploads ---------------------------------------------------------------------------
 
-_UPLOAD_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _CONTENT_RANGE: Final = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
 
 
@@ -577,13 +536,9 @@ def _upload_headers(name: str, upload_id: str, size: int) -> dict[str, str]:
     }
 
 
-async def _owned_upload(call: _Call) -> tuple[str, str]:
-    """``(name, upload id)`` of a session started under this very name, else 404."""
-    name, upload_id = call.name, call.match["upload"]
-    if _UPLOAD_ID.fullmatch(upload_id) is None:
-        raise e.NotFound("unknown upload", subject="upload")
-    await call.oci.check_upload(upload_id, name)
-    return name, upload_id
+async def _owned_upload(call: _Call) -> OciUpload:
+    """The path's upload, started under this very name, else 404."""
+    return await call.oci.upload(call.name, call.match["upload"])
 
 
 def _stored_headers(name: str, digest: Digest) -> dict[str, str]:
@@ -630,9 +585,8 @@ def _chunk_range(call: _Call) -> tuple[int, int] | None:
 async def _start_upload(call: _Call) -> Response[Any]:
     """POST /v2/<name>/blobs/uploads/: mount, monolithic (?digest=) or a new session.
 
-    A mount needs pull access to its source. Without it the request goes on
-    exactly as for a source that lacks the blob (a plain upload, 202), so the
-    answer never tells whether an unreadable repository holds a digest.
+    A mount needs pull access to its source (the registry asks :meth:`_Call.may_pull`);
+    refused, it goes on like one whose source lacks the blob.
     """
     name = call.name
     mount, source = call.query("mount"), call.query("from")
@@ -642,61 +596,52 @@ async def _start_upload(call: _Call) -> Response[Any]:
             source_name: str | None = parse_name(source)
         except e.InvalidInput:
             source_name = None
-        if (
-            source_name is not None
-            and call.may_pull(source_name)
-            and await call.oci.mount(name, digest, source_name)
+        if source_name is not None and await call.oci.mount(
+            name, digest, source_name, call.may_pull
         ):
             return _respond(201, _stored_headers(name, digest))
     wanted = call.query("digest")
     if wanted is not None:
         digest = parse_digest(wanted)
-        stored = await call.uploads.store(call.body(), digest)
-        await call.oci.link_blob(name, stored, digest)
+        await call.oci.push_blob(name, call.body(), digest)
         return _respond(201, _stored_headers(name, digest))
-    session = await call.uploads.start()
-    await call.oci.bind_upload(session.id, name)
+    session = await call.oci.start_upload(name)
     return _respond(202, _upload_headers(name, session.id, 0))
 
 
 async def _upload_status(call: _Call) -> Response[Any]:
     """GET /v2/<name>/blobs/uploads/<uuid>: how much arrived (204 + Range)."""
-    name, upload_id = await _owned_upload(call)
-    session = await _upload_call(call, upload_id, call.uploads.status(upload_id))
-    return _respond(204, _upload_headers(name, upload_id, session.size))
+    upload = await _owned_upload(call)
+    session = await upload.status()
+    return _respond(204, _upload_headers(upload.name, upload.id, session.size))
 
 
 async def _upload_chunk(call: _Call) -> Response[Any]:
     """PATCH /v2/<name>/blobs/uploads/<uuid>: append a chunk at the current offset."""
-    name, upload_id = await _owned_upload(call)
+    upload = await _owned_upload(call)
     try:
         chunk = _chunk_range(call)
     except e.RangeNotSatisfiable as exc:
-        session = await _upload_call(call, upload_id, call.uploads.status(upload_id))
-        raise _OutOfOrder(exc.detail, name, upload_id, session.size) from None
+        raise _OutOfOrder(exc.detail, upload, (await upload.status()).size) from None
     stream: AsyncIterator[bytes] = call.body()
-    if chunk is None:
-        offset = (await _upload_call(call, upload_id, call.uploads.status(upload_id))).size
-    else:
+    offset: int | None = None
+    if chunk is not None:
         offset = chunk[0]
         stream = _exactly(stream, chunk[1])
     try:
-        session = await _upload_call(
-            call, upload_id, call.uploads.append(upload_id, offset, stream)
-        )
+        session = await upload.append(stream, offset)
     except e.OffsetMismatch as exc:
-        raise _OutOfOrder(exc.detail, name, upload_id, exc.expected) from None
+        raise _OutOfOrder(exc.detail, upload, exc.expected) from None
     except e.InvalidInput as exc:
         if exc.subject != "upload":
             raise
-        session = await _upload_call(call, upload_id, call.uploads.status(upload_id))
-        raise _OutOfOrder(exc.detail, name, upload_id, session.size) from None
-    return _respond(202, _upload_headers(name, upload_id, session.size))
+        raise _OutOfOrder(exc.detail, upload, (await upload.status()).size) from None
+    return _respond(202, _upload_headers(upload.name, upload.id, session.size))
 
 
 async def _finish_upload(call: _Call) -> Response[Any]:
     """PUT /v2/<name>/blobs/uploads/<uuid>?digest=: last chunk, verify, publish."""
-    name, upload_id = await _owned_upload(call)
+    upload = await _owned_upload(call)
     wanted = call.query("digest")
     if not wanted:
         raise e.InvalidInput("the digest query parameter is required", subject="digest")
@@ -706,44 +651,26 @@ async def _finish_upload(call: _Call) -> Response[Any]:
         chunk = _chunk_range(call)
         last = call.body()
         if chunk is not None:
-            size = (await _upload_call(call, upload_id, call.uploads.status(upload_id))).size
+            size = (await upload.status()).size
             if chunk[0] != size:
-                raise _OutOfOrder("chunk does not start at the upload's end", name, upload_id, size)
+                raise _OutOfOrder("chunk does not start at the upload's end", upload, size)
             last = _exactly(last, chunk[1])
-    try:
-        stored = await _upload_call(call, upload_id, call.uploads.commit(upload_id, digest, last))
-    except e.DigestMismatch:
-        await call.oci.release_upload(upload_id)  # the session discarded its bytes
-        raise
-    await call.oci.release_upload(upload_id)
-    await call.oci.link_blob(name, stored, digest)
-    return _respond(201, _stored_headers(name, digest))
+    await upload.finish(digest, last)
+    return _respond(201, _stored_headers(upload.name, digest))
 
 
 async def _cancel_upload(call: _Call) -> Response[Any]:
     """DELETE /v2/<name>/blobs/uploads/<uuid>: discard the upload."""
-    _, upload_id = await _owned_upload(call)
-    await _upload_call(call, upload_id, call.uploads.cancel(upload_id))
-    await call.oci.release_upload(upload_id)
+    await (await _owned_upload(call)).cancel()
     return _respond(204)
 
 
 class _OutOfOrder(e.OffsetMismatch):
     """A chunk that does not continue the upload: 416 with the upload's Range."""
 
-    def __init__(self, detail: str, name: str, upload_id: str, size: int) -> None:
+    def __init__(self, detail: str, upload: OciUpload, size: int) -> None:
         super().__init__(detail, expected=size)
-        self.headers = _upload_headers(name, upload_id, size)
-
-
-async def _upload_call(call: _Call, upload_id: str, operation: Awaitable[_T]) -> _T:
-    """Name the subject of an unknown upload, whichever layer noticed it; a session
-    that is gone (expired) takes its owner record with it."""
-    try:
-        return await operation
-    except e.NotFound as exc:
-        await call.oci.release_upload(upload_id)
-        raise e.NotFound(exc.detail or "unknown upload", subject="upload") from None
+        self.headers = _upload_headers(upload.name, upload.id, size)
 
 
 # --- dispatch --------------------------------------------------------------------------
