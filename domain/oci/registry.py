@@ -133,6 +133,7 @@ class OciRegistry:
             return BlobSource(key=proxied.key, size=proxied.size, stream=proxied.stream)
 
         async def hosted_here(miss: NotFound) -> bool:
+            # a blob miss says "blob" whether or not the repository exists: ask
             return await self._manifests.exists(name)
 
         return await shadowed(hosted, None if proxy is None else upstream, hosted_here=hosted_here)
