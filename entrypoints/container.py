@@ -209,11 +209,11 @@ class AuthContainer(containers.DeclarativeContainer):
 
 
 class OciContainer(containers.DeclarativeContainer):
-    """Docker / OCI: the facade the edge calls (``facade``) over the hosted repositories
-    (``registry``, which upkeep also sweeps), the pull-through cache and the uploads."""
+    """Docker / OCI: the facade the edge calls (``registry``) over the hosted repositories
+    (``manifests``, which upkeep also sweeps), the pull-through cache and the uploads."""
 
     core = providers.DependenciesContainer()
-    registry = providers.Singleton(
+    manifests = providers.Singleton(
         ManifestService,
         blobs=core.blob_store,
         meta=core.metadata_store,
@@ -228,7 +228,9 @@ class OciContainer(containers.DeclarativeContainer):
         core.uploads,
         core.clock,
     )
-    facade = providers.Singleton(OciRegistry, manifests=registry, uploads=core.uploads, proxy=proxy)
+    registry = providers.Singleton(
+        OciRegistry, manifests=manifests, uploads=core.uploads, proxy=proxy
+    )
 
 
 class NpmContainer(containers.DeclarativeContainer):
@@ -278,7 +280,16 @@ class Container(containers.DeclarativeContainer):
     docker = providers.Container(OciContainer, core=core)
     npm = providers.Container(NpmContainer, core=core)
     pypi = providers.Container(PypiContainer, core=core)
-    upkeep = providers.Singleton(Upkeep, uploads=core.uploads, oci=docker.registry)
+    upkeep = providers.Singleton(
+        Upkeep,
+        uploads=core.uploads,
+        oci=docker.manifests,
+        indexes=providers.Callable(
+            lambda npm_registry, pypi_registry: (npm_registry.index, pypi_registry.index),
+            npm.registry,
+            pypi.registry,
+        ),
+    )
 
 
 def build_container(settings: Settings) -> Container:
@@ -332,7 +343,7 @@ class Services:
 
     @cached_property
     def oci(self) -> OciRegistry:
-        product: OciRegistry = self.container.docker.facade()
+        product: OciRegistry = self.container.docker.registry()
         return product
 
     @cached_property

@@ -76,7 +76,7 @@ def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 
 async def _upkeep(container: Container) -> None:
-    """Run the upkeep pass at start-up, then every ``_SWEEP_INTERVAL`` seconds.
+    """Migrate stored data once, then run the upkeep pass now and every ``_SWEEP_INTERVAL`` s.
 
     The first pass runs as soon as the server starts (in the background, so
     readiness does not wait for it) and removes what a killed process left
@@ -84,6 +84,12 @@ async def _upkeep(container: Container) -> None:
     and retried on the next round: upkeep never takes the server down.
     """
     upkeep = container.upkeep()
+    try:
+        migrated = await upkeep.migrate()
+    except NoraError as exc:  # the old layout is still served; the next start tries again
+        _log.warning("migration failed", extra={"fields": {"error": exc.detail}})
+    else:
+        _log.info("stored data is current", extra={"fields": {"migrated": migrated}})
     while True:
         try:
             report = await upkeep.run()

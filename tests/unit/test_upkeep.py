@@ -21,7 +21,7 @@ async def test_an_expired_session_is_swept_and_its_owner_pruned() -> None:
     clock = FixedClock()
     container.core.clock.override(clock)  # every format's services see the same clock
     container.core.blob_store.override(MemoryBlobStore(clock=clock))
-    uploads, oci = container.core.uploads(), container.docker.registry()
+    uploads, oci = container.core.uploads(), container.docker.manifests()
     session = await uploads.start()
     await oci.bind_upload(session.id, "team/app")
     fresh = await uploads.start()
