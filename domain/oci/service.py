@@ -169,7 +169,7 @@ class ManifestService:
     async def tags(self, name: str, n: int | None = None, last: str | None = None) -> Page:
         """Tags of ``name`` in lexical order; ``NotFound("name")`` for unknown names."""
         page = await self._names(keys.tags_prefix(name), n, last)
-        if not page.items and last is None and not await self.exists(name):
+        if not page.items and not await self.exists(name):  # on any page, as distribution
             raise NotFound(f"repository {name} is not known", subject="name")
         return page
 
