@@ -1,14 +1,33 @@
-"""Storage keys: the one check every key passes, and the key layout.
+"""Storage keys: the one check every key passes, and every key builder of the layout.
 
-Layout of a data directory (or a bucket; the metadata store uses the same
-spelling for its document keys)::
+One tree for blobs (BlobStore) and documents (MetadataStore); every key is
+built here, each segment checked, so a client-supplied name can never address
+another namespace::
 
-    blobs/
-      sha256/ab/abcdef...          content-addressed bytes, shared by every format
-    uploads/<id>                   upload session documents (metadata store)
+    blobs/<alg>/<2 hex>/<hex>                      content-addressed bytes, shared by every format
+    uploads/<id>                                   upload session documents
 
-Format modules add their own prefixes through :func:`join`, which checks every
-segment, so a client-supplied name can never address another namespace.
+    pkg/<fmt>/<normalised name>                    PackageIndex: a package's head (CAS commit point)
+    pkgv/<fmt>/<normalised name>/<16 hex>          one immutable document per version
+    pkg-generation/<fmt>                           moves with every change of a format's packages
+
+    oci/catalog/<name>                             one per repository
+    oci/repo/<name>/~tags/<tag>                    -> TagDoc
+    oci/repo/<name>/~manifests/<alg>:<hex>         -> ManifestDoc
+    oci/repo/<name>/~blobs/<alg>:<hex>             -> BlobLinkDoc (a repository's access boundary)
+    oci/repo/<name>/~referrers/<subject>/<digest>  -> Descriptor
+    oci/uploads/<upload id>                        -> the repository an upload was started in
+
+    proxy/<namespace>/docs/<key>                   PullThrough: cached upstream documents
+    proxy/<namespace>/files/<key>                  PullThrough: cached upstream files
+
+    auth/tokens/<id>                               API tokens (hashes only)
+    auth/session-secret                            the HMAC key of registry session tokens
+    activity/<inverted time>-<random>              the activity trail, newest first
+
+``~`` cannot occur in an OCI repository name, so it marks a repository's
+sub-keys unambiguously whatever the name's depth. Formats add their own
+documents through these builders or :func:`join`; nothing else spells a key.
 """
 
 from __future__ import annotations
@@ -18,7 +37,33 @@ from typing import Final
 from domain.digests import Digest
 from domain.errors import InvalidKey
 
-__all__ = ["MAX_KEY_LENGTH", "blob_key", "check_key", "join", "upload_key"]
+__all__ = [
+    "ACTIVITY_PREFIX",
+    "MAX_KEY_LENGTH",
+    "OCI_CATALOG_PREFIX",
+    "SESSION_SECRET_KEY",
+    "blob_key",
+    "check_key",
+    "generation_key",
+    "join",
+    "oci_blob_link_key",
+    "oci_catalog_key",
+    "oci_manifest_key",
+    "oci_manifests_prefix",
+    "oci_referrer_key",
+    "oci_referrers_prefix",
+    "oci_repo_prefix",
+    "oci_tag_key",
+    "oci_tags_prefix",
+    "oci_upload_owner_key",
+    "package_head_prefix",
+    "package_version_key",
+    "package_version_prefix",
+    "proxy_doc_key",
+    "proxy_file_key",
+    "token_key",
+    "upload_key",
+]
 
 MAX_KEY_LENGTH: Final = 1024
 
@@ -74,3 +119,97 @@ def blob_key(digest: Digest) -> str:
 def upload_key(upload_id: str) -> str:
     """The metadata document of an upload session."""
     return join("uploads", upload_id)
+
+
+# --- PackageIndex --------------------------------------------------------------------
+
+
+def package_head_prefix(fmt: str) -> str:
+    """The key prefix of every package head of ``fmt`` (with trailing slash)."""
+    return join("pkg", fmt) + "/"
+
+
+def package_version_prefix(fmt: str, normalised: str) -> str:
+    """The key prefix of the version documents of one package (with trailing slash)."""
+    return join("pkgv", fmt, normalised) + "/"
+
+
+def package_version_key(fmt: str, normalised: str, ident: int) -> str:
+    """The key of one version document."""
+    return f"{package_version_prefix(fmt, normalised)}{ident:016x}"
+
+
+def generation_key(fmt: str) -> str:
+    """Where the generation document of ``fmt`` lives (outside every package prefix)."""
+    return join("pkg-generation", fmt)
+
+
+# --- OCI -----------------------------------------------------------------------------
+
+OCI_CATALOG_PREFIX: Final = "oci/catalog/"
+
+
+def oci_repo_prefix(name: str) -> str:
+    """Every key of one repository starts with this."""
+    return f"oci/repo/{name}/~"
+
+
+def oci_catalog_key(name: str) -> str:
+    return OCI_CATALOG_PREFIX + name
+
+
+def oci_tags_prefix(name: str) -> str:
+    return f"oci/repo/{name}/~tags/"
+
+
+def oci_tag_key(name: str, tag: str) -> str:
+    return oci_tags_prefix(name) + tag
+
+
+def oci_manifests_prefix(name: str) -> str:
+    return f"oci/repo/{name}/~manifests/"
+
+
+def oci_manifest_key(name: str, digest: Digest) -> str:
+    return oci_manifests_prefix(name) + str(digest)
+
+
+def oci_blob_link_key(name: str, digest: Digest) -> str:
+    return f"oci/repo/{name}/~blobs/{digest}"
+
+
+def oci_referrers_prefix(name: str, subject: Digest) -> str:
+    return f"oci/repo/{name}/~referrers/{subject}/"
+
+
+def oci_referrer_key(name: str, subject: Digest, digest: Digest) -> str:
+    return oci_referrers_prefix(name, subject) + str(digest)
+
+
+def oci_upload_owner_key(upload_id: str) -> str:
+    """Which repository an upload session was started in."""
+    return f"oci/uploads/{upload_id}"
+
+
+# --- pull-through caches -------------------------------------------------------------
+
+
+def proxy_doc_key(namespace: str, key: str) -> str:
+    """A cached upstream document of one PullThrough namespace."""
+    return join("proxy", namespace, "docs", key)
+
+
+def proxy_file_key(namespace: str, key: str) -> str:
+    """A cached upstream file of one PullThrough namespace."""
+    return join("proxy", namespace, "files", key)
+
+
+# --- access control ------------------------------------------------------------------
+
+SESSION_SECRET_KEY: Final = "auth/session-secret"
+ACTIVITY_PREFIX: Final = "activity/"
+
+
+def token_key(token_id: str) -> str:
+    """The record of one API token."""
+    return join("auth", "tokens", token_id)

@@ -33,7 +33,7 @@ import msgspec
 
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, NotFound, TooLarge, Transient
-from domain.keys import join
+from domain.keys import proxy_doc_key, proxy_file_key
 from domain.ports import (
     BlobStore,
     Clock,
@@ -403,10 +403,10 @@ class PullThrough:
         return response
 
     def _doc_key(self, key: str) -> str:
-        return join("proxy", self._ns, "docs", key)
+        return proxy_doc_key(self._ns, key)
 
     def _file_key(self, key: str) -> str:
-        return join("proxy", self._ns, "files", key)
+        return proxy_file_key(self._ns, key)
 
 
 async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:

@@ -15,6 +15,7 @@ from typing import Final
 import msgspec
 
 from domain.errors import InvalidInput
+from domain.keys import ACTIVITY_PREFIX
 from domain.ports import Clock, MetadataStore
 
 __all__ = ["ActivityEvent", "ActivityLog", "ActivityPage", "utc"]
@@ -63,7 +64,7 @@ class ActivityLog:
     async def record(self, event: ActivityEvent) -> None:
         """Store ``event`` (its ``at`` decides its place in the trail)."""
         micros = int(event.at.timestamp() * 1_000_000)
-        key = f"activity/{_MAX_MICROS - micros:017d}-{secrets.token_hex(4)}"
+        key = f"{ACTIVITY_PREFIX}{_MAX_MICROS - micros:017d}-{secrets.token_hex(4)}"
         await self._meta.put(key, _encoder.encode(event))
 
     async def query(
@@ -81,16 +82,16 @@ class ActivityLog:
         """Events matching every given filter, newest first, at most ``limit``."""
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit must be between 1 and 1000", subject="limit")
-        if cursor is not None and not cursor.startswith("activity/"):
+        if cursor is not None and not cursor.startswith(ACTIVITY_PREFIX):
             raise InvalidInput("bad cursor", subject="cursor")
         after = cursor
         if until is not None:
-            floor = f"activity/{_MAX_MICROS - int(until.timestamp() * 1_000_000):017d}"
+            floor = f"{ACTIVITY_PREFIX}{_MAX_MICROS - int(until.timestamp() * 1_000_000):017d}"
             after = max(after or "", floor) if after else floor
         items: list[ActivityEvent] = []
         scanned = 0
         while scanned < max_scanned:
-            page = await self._meta.scan("activity/", after=after, limit=200)
+            page = await self._meta.scan(ACTIVITY_PREFIX, after=after, limit=200)
             for doc in page.items:
                 scanned += 1
                 event = _event_decoder.decode(doc.value)

@@ -19,11 +19,11 @@ import msgspec
 
 from domain.auth.model import Principal, Role, Scope
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from domain.keys import SESSION_SECRET_KEY
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
 
 __all__ = ["Grant", "SessionTokens"]
 
-_SECRET_KEY: Final = "auth/session-secret"
 _PREFIX: Final = "nts."
 
 
@@ -148,12 +148,12 @@ class SessionTokens:
     async def _key(self) -> bytes:
         if self._secret is None:
             try:
-                self._secret = (await self._meta.get(_SECRET_KEY)).value
+                self._secret = (await self._meta.get(SESSION_SECRET_KEY)).value
             except NotFound:
                 candidate = secrets.token_bytes(32)
                 try:
-                    await self._meta.put(_SECRET_KEY, candidate, expected=MUST_NOT_EXIST)
+                    await self._meta.put(SESSION_SECRET_KEY, candidate, expected=MUST_NOT_EXIST)
                     self._secret = candidate
                 except Conflict:  # another replica created it first
-                    self._secret = (await self._meta.get(_SECRET_KEY)).value
+                    self._secret = (await self._meta.get(SESSION_SECRET_KEY)).value
         return self._secret

@@ -23,7 +23,7 @@ import msgspec
 
 from domain.auth.model import ApiToken, Role, Scope
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from domain.keys import join
+from domain.keys import token_key
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
 
 __all__ = ["TOKEN_PREFIX", "TokenService"]
@@ -207,4 +207,4 @@ class TokenService:
 
     @staticmethod
     def _key(token_id: str) -> str:
-        return join("auth", "tokens", token_id)
+        return token_key(token_id)

@@ -20,10 +20,10 @@ from typing import Final
 
 import msgspec
 
+from domain import keys
 from domain.digests import Digest, MultiHasher
 from domain.errors import Conflict, InvalidInput, NotFound, Unsupported
 from domain.keys import blob_key
-from domain.oci import keys
 from domain.oci.cache import DEFAULT_MANIFEST_CACHE_BYTES, ManifestCache
 from domain.oci.grammar import Reference, parse_digest
 from domain.oci.manifests import (
@@ -144,14 +144,14 @@ class ManifestService:
     async def exists(self, name: str) -> bool:
         """Whether anything was ever pushed to ``name``."""
         try:
-            await self._meta.get(keys.catalog_key(name))
+            await self._meta.get(keys.oci_catalog_key(name))
         except NotFound:
             return False
         return True
 
     async def _ensure_repository(self, name: str) -> None:
         with contextlib.suppress(Conflict):
-            await self._meta.put(keys.catalog_key(name), b"{}", expected=MUST_NOT_EXIST)
+            await self._meta.put(keys.oci_catalog_key(name), b"{}", expected=MUST_NOT_EXIST)
 
     async def catalog(
         self,
@@ -164,11 +164,11 @@ class ManifestService:
         With ``visible``, only names it accepts are listed, and each page is
         still filled up to ``n`` (a short page would end a client's paging).
         """
-        return await self._names(keys.CATALOG_PREFIX, n, last, visible)
+        return await self._names(keys.OCI_CATALOG_PREFIX, n, last, visible)
 
     async def tags(self, name: str, n: int | None = None, last: str | None = None) -> Page:
         """Tags of ``name`` in lexical order; ``NotFound("name")`` for unknown names."""
-        page = await self._names(keys.tags_prefix(name), n, last)
+        page = await self._names(keys.oci_tags_prefix(name), n, last)
         if not page.items and not await self.exists(name):  # on any page, as distribution
             raise NotFound(f"repository {name} is not known", subject="name")
         return page
@@ -235,15 +235,15 @@ class ManifestService:
             sha256=str(manifest.digest),
             subject=str(manifest.subject) if manifest.subject else None,
         )
-        await self._meta.put(keys.manifest_key(name, digest), _enc.encode(doc))
+        await self._meta.put(keys.oci_manifest_key(name, digest), _enc.encode(doc))
         if manifest.subject is not None:
             await self._meta.put(
-                keys.referrer_key(name, manifest.subject, digest),
+                keys.oci_referrer_key(name, manifest.subject, digest),
                 _enc.encode(manifest.descriptor(digest)),
             )
         if isinstance(reference, str):
             await self._meta.put(
-                keys.tag_key(name, reference), _enc.encode(TagDoc(digest=str(digest)))
+                keys.oci_tag_key(name, reference), _enc.encode(TagDoc(digest=str(digest)))
             )
         await self._ensure_repository(name)
         return manifest
@@ -252,7 +252,9 @@ class ManifestService:
         """The digest and document ``reference`` points at; ``NotFound`` otherwise."""
         if isinstance(reference, str):
             try:
-                tag = _tag_dec.decode((await self._meta.get(keys.tag_key(name, reference))).value)
+                tag = _tag_dec.decode(
+                    (await self._meta.get(keys.oci_tag_key(name, reference))).value
+                )
             except NotFound:
                 raise await self._unknown_manifest(name, reference) from None
             digest = Digest.parse(tag.digest)
@@ -260,7 +262,7 @@ class ManifestService:
             digest = reference
         try:
             doc = _manifest_dec.decode(
-                (await self._meta.get(keys.manifest_key(name, digest))).value
+                (await self._meta.get(keys.oci_manifest_key(name, digest))).value
             )
         except NotFound:
             raise await self._unknown_manifest(name, str(digest)) from None
@@ -295,16 +297,18 @@ class ManifestService:
         self._check_delete()
         if isinstance(reference, str):
             try:
-                await self._meta.delete(keys.tag_key(name, reference))
+                await self._meta.delete(keys.oci_tag_key(name, reference))
             except NotFound:
                 raise await self._unknown_manifest(name, reference) from None
             return
         digest, doc = await self.resolve(name, reference)
-        await self._meta.delete(keys.manifest_key(name, digest))
+        await self._meta.delete(keys.oci_manifest_key(name, digest))
         if doc.subject:
             with contextlib.suppress(NotFound):
-                await self._meta.delete(keys.referrer_key(name, Digest.parse(doc.subject), digest))
-        prefix = keys.tags_prefix(name)
+                await self._meta.delete(
+                    keys.oci_referrer_key(name, Digest.parse(doc.subject), digest)
+                )
+        prefix = keys.oci_tags_prefix(name)
         after: str | None = None
         while True:
             page = await self._meta.scan(prefix, after=after, limit=_SCAN_PAGE)
@@ -341,7 +345,7 @@ class ManifestService:
         limit = MAX_REFERRERS_PAGE if n is None else min(n, MAX_REFERRERS_PAGE)
         if limit < 1:
             raise InvalidInput("n must be a positive integer", subject="pagination")
-        prefix = keys.referrers_prefix(name, subject)
+        prefix = keys.oci_referrers_prefix(name, subject)
         after = prefix + str(parse_digest(last)) if last else None
         found: list[Descriptor] = []
         size = 0
@@ -369,7 +373,7 @@ class ManifestService:
     async def bind_upload(self, upload_id: str, name: str) -> None:
         """Record that the upload ``upload_id`` was started in ``name``."""
         await self._meta.put(
-            keys.upload_owner_key(upload_id),
+            keys.oci_upload_owner_key(upload_id),
             _enc.encode(UploadOwner(name=name)),
             expected=MUST_NOT_EXIST,
         )
@@ -382,7 +386,7 @@ class ManifestService:
         finishing into its own name) an upload started under another.
         """
         try:
-            doc = await self._meta.get(keys.upload_owner_key(upload_id))
+            doc = await self._meta.get(keys.oci_upload_owner_key(upload_id))
         except NotFound:
             raise NotFound("unknown upload", subject="upload") from None
         if _owner_dec.decode(doc.value).name != name:
@@ -391,7 +395,7 @@ class ManifestService:
     async def release_upload(self, upload_id: str) -> None:
         """Forget the owner of a finished, cancelled or expired upload."""
         with contextlib.suppress(NotFound):
-            await self._meta.delete(keys.upload_owner_key(upload_id))
+            await self._meta.delete(keys.oci_upload_owner_key(upload_id))
 
     async def prune_upload_owners(
         self, alive: Callable[[str], Awaitable[bool]], *, limit: int = 10_000
@@ -416,20 +420,22 @@ class ManifestService:
     async def link_blob(self, name: str, stored: StoredBlob, digest: Digest | None = None) -> None:
         """Make a verified blob part of ``name`` under ``digest`` (default sha256)."""
         link = BlobLink(size=stored.info.size, sha256=str(stored.sha256))
-        await self._meta.put(keys.blob_link_key(name, stored.sha256), _enc.encode(link))
+        await self._meta.put(keys.oci_blob_link_key(name, stored.sha256), _enc.encode(link))
         if digest is not None and digest.algorithm != "sha256":
-            await self._meta.put(keys.blob_link_key(name, digest), _enc.encode(link))
+            await self._meta.put(keys.oci_blob_link_key(name, digest), _enc.encode(link))
         await self._ensure_repository(name)
 
     async def blob_link(self, name: str, digest: Digest) -> BlobLink:
         """The repository's link to ``digest`` (a blob or a manifest); ``NotFound("blob")``."""
         try:
-            return _link_dec.decode((await self._meta.get(keys.blob_link_key(name, digest))).value)
+            return _link_dec.decode(
+                (await self._meta.get(keys.oci_blob_link_key(name, digest))).value
+            )
         except NotFound:
             pass
         try:
             doc = _manifest_dec.decode(
-                (await self._meta.get(keys.manifest_key(name, digest))).value
+                (await self._meta.get(keys.oci_manifest_key(name, digest))).value
             )
         except NotFound:
             raise NotFound(f"blob {digest} is not in {name}", subject="blob") from None
@@ -460,7 +466,7 @@ class ManifestService:
         """An index may list only manifests of ``name``, with their true size."""
         try:
             doc = _manifest_dec.decode(
-                (await self._meta.get(keys.manifest_key(name, child.digest))).value
+                (await self._meta.get(keys.oci_manifest_key(name, child.digest))).value
             )
         except NotFound:
             raise InvalidInput(
@@ -514,7 +520,7 @@ class ManifestService:
         """Unlink a blob from ``name``; the bytes stay while anything else refers to them."""
         self._check_delete()
         try:
-            await self._meta.delete(keys.blob_link_key(name, digest))
+            await self._meta.delete(keys.oci_blob_link_key(name, digest))
         except NotFound:
             raise NotFound(f"blob {digest} is not in {name}", subject="blob") from None
 

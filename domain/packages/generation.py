@@ -29,10 +29,10 @@ import anyio
 import msgspec
 
 from domain.errors import Conflict, NotFound, Transient
-from domain.keys import join
+from domain.keys import generation_key
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
 
-__all__ = ["INTENT_TIMEOUT", "Generation", "generation_key"]
+__all__ = ["INTENT_TIMEOUT", "Generation"]
 
 INTENT_TIMEOUT: Final = timedelta(seconds=60)
 """How long a write may take before its intent is presumed dead (writes take milliseconds)."""
@@ -47,11 +47,6 @@ class _State(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_State)
-
-
-def generation_key(fmt: str) -> str:
-    """Where the generation document of ``fmt`` lives (outside every package prefix)."""
-    return join("pkg-generation", fmt)
 
 
 class Generation:

@@ -34,9 +34,9 @@ import msgspec
 
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, InvalidKey, NotFound, Transient
-from domain.keys import check_key
+from domain.keys import check_key, package_head_prefix, package_version_key, package_version_prefix
 from domain.packages.generation import Generation
-from domain.packages.layout import StoredHead, head_prefix, version_doc_key, version_prefix
+from domain.packages.layout import StoredHead
 from domain.packages.model import (
     Listing,
     NewFile,
@@ -172,7 +172,7 @@ class PackageIndex:
         version_order: Callable[[str], Any] | None = None,
     ) -> None:
         self.fmt = fmt
-        self._prefix = head_prefix(fmt)
+        self._prefix = package_head_prefix(fmt)
         self._meta = meta
         self._blobs = blobs
         self._uploads = uploads
@@ -603,7 +603,7 @@ class PackageIndex:
                     raise _Moved from None
                 found[ident] = _version_decoder.decode(doc.value)
             return found
-        prefix = version_prefix(self.fmt, key[len(self._prefix) :])
+        prefix = package_version_prefix(self.fmt, key[len(self._prefix) :])
         cursor: str | None = None
         while True:
             page = await self._meta.scan(prefix, after=cursor, limit=1000)
@@ -625,7 +625,7 @@ class PackageIndex:
                 await self._meta.delete(self._version_key(key, ident))
 
     def _version_key(self, key: str, ident: int) -> str:
-        return version_doc_key(self.fmt, key[len(self._prefix) :], ident)
+        return package_version_key(self.fmt, key[len(self._prefix) :], ident)
 
     def _newest(self, package: Package) -> str:
         if self._version_order is not None:

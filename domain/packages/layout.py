@@ -24,10 +24,9 @@ from typing import Final
 
 import msgspec
 
-from domain.keys import join
 from domain.packages.model import PackageVersion
 
-__all__ = ["LAYOUT", "StoredHead", "head_prefix", "version_doc_key", "version_prefix"]
+__all__ = ["LAYOUT", "StoredHead"]
 
 LAYOUT: Final = 2
 """The storage layout this code writes."""
@@ -50,18 +49,3 @@ class StoredHead(msgspec.Struct, kw_only=True, omit_defaults=True):
     deleted: bool = False
     versions: dict[str, PackageVersion] = {}
     """Layout 1 only: every version inline. Never written any more."""
-
-
-def head_prefix(fmt: str) -> str:
-    """The key prefix of every head of ``fmt`` (with trailing slash)."""
-    return join("pkg", fmt) + "/"
-
-
-def version_prefix(fmt: str, normalised: str) -> str:
-    """The key prefix of the version documents of one package (with trailing slash)."""
-    return join("pkgv", fmt, normalised) + "/"
-
-
-def version_doc_key(fmt: str, normalised: str, ident: int) -> str:
-    """The key of one version document."""
-    return f"{version_prefix(fmt, normalised)}{ident:016x}"

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain import keys
 from domain.digests import Digest
 from domain.errors import InvalidInput
 from domain.keys import check_key
-from domain.oci import keys
 from domain.oci.grammar import parse_digest, parse_name, parse_reference, parse_tag
 
 SPEC_NAME = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*")
@@ -31,8 +31,8 @@ hostile = st.one_of(
 @given(names)
 def test_every_spec_name_parses_and_makes_safe_keys(name: str) -> None:
     assert parse_name(name) == name
-    check_key(keys.tag_key(name, "latest"))
-    check_key(keys.manifest_key(name, Digest("sha256", "a" * 64)))
+    check_key(keys.oci_tag_key(name, "latest"))
+    check_key(keys.oci_manifest_key(name, Digest("sha256", "a" * 64)))
 
 
 @settings(deadline=None)
@@ -49,7 +49,7 @@ def test_anything_else_is_name_invalid(text: str) -> None:
 
 def test_deep_names_and_tilde_marker_never_collide() -> None:
     assert parse_name("org/team/sub/image") == "org/team/sub/image"
-    assert not keys.tag_key("a/b", "t").startswith(keys.tags_prefix("a"))
+    assert not keys.oci_tag_key("a/b", "t").startswith(keys.oci_tags_prefix("a"))
     with pytest.raises(InvalidInput):
         parse_name("a/~tags")
 

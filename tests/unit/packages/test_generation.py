@@ -10,8 +10,9 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.metadata.memory import MemoryMetadataStore
 from domain.errors import Conflict, InvalidInput, Transient
+from domain.keys import generation_key
 from domain.packages import Package, PackageIndex
-from domain.packages.generation import INTENT_TIMEOUT, Generation, generation_key
+from domain.packages.generation import INTENT_TIMEOUT, Generation
 from domain.ports import ANY_VERSION, DocPage
 from tests.unit.packages.conftest import Harness, YieldingMetadataStore
 

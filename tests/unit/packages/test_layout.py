@@ -10,8 +10,9 @@ import pytest
 
 from adapters.metadata.memory import MemoryMetadataStore
 from domain.errors import Conflict, NotFound, Transient
+from domain.keys import package_version_prefix
 from domain.packages import Package
-from domain.packages.layout import StoredHead, version_prefix
+from domain.packages.layout import StoredHead
 from domain.ports import ANY_VERSION, Document
 from tests.unit.packages.conftest import Harness
 
@@ -51,7 +52,7 @@ def watched() -> tuple[Harness, WatchingStore]:
 
 
 async def version_docs(harness: Harness, name: str = "pkg") -> list[str]:
-    page = await harness.meta.scan(version_prefix("test", name), limit=10_000)
+    page = await harness.meta.scan(package_version_prefix("test", name), limit=10_000)
     return [doc.key for doc in page.items]
 
 
