@@ -7,7 +7,8 @@ never published here are served through the shared pull-through policy:
 packuments cached for the TTL and revalidated, tarball URLs rewritten to
 NORA, tarballs verified against the upstream's integrity and kept for ever.
 A name published here shadows the upstream entirely (no merging), the
-defence against dependency confusion.
+defence against dependency confusion: every read that may go upstream
+decides through :func:`domain.shadowing.shadowed`.
 
 Rendered documents are cached per ``(document key, version, variant)``, so a
 repeat GET costs one small metadata read and, with ``If-None-Match``, no body.
@@ -48,6 +49,7 @@ from domain.packages import (
 )
 from domain.ports import BlobReader, BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import CachedDocument, PullThrough
+from domain.shadowing import hosted_unless, shadowed
 from domain.uploads import StagedBlob, UploadSessions
 
 __all__ = [
@@ -88,6 +90,8 @@ _ABBREVIATED_KEYS: Final = (
 )
 _LIFTED_KEYS: Final = ("license", "author", "homepage", "repository", "bugs", "contributors")
 _MAX_DOCUMENT: Final = 64 * 1024 * 1024
+_HOSTED_HERE: Final = hosted_unless("package")
+"""A miss whose subject is not "package" lies inside a hosted name (PackageIndex.get said so)."""
 
 
 class NpmPackageMeta(msgspec.Struct, kw_only=True):
@@ -208,13 +212,55 @@ class NpmRegistry:
         still be published here, after which it shadows the upstream.
         """
         npm_name = parse_name(name)
-        variant = ("abbreviated " if abbreviated else "full ") + base
+        return await shadowed(
+            lambda: self._hosted_packument(npm_name, base, abbreviated=abbreviated),
+            None
+            if self._proxy is None or hosted_only
+            else lambda: self._proxied_packument(npm_name, base, abbreviated=abbreviated),
+            hosted_here=_HOSTED_HERE,
+        )
+
+    async def version_document(self, name: str, spec: str, base: str) -> bytes:
+        """GET /npm/<name>/<version|dist-tag>: one version's manifest."""
+        npm_name = parse_name(name)
+        return await shadowed(
+            lambda: self._hosted_version(npm_name, spec, base),
+            None if self._proxy is None else lambda: self._proxied_version(npm_name, spec, base),
+            hosted_here=_HOSTED_HERE,
+        )
+
+    async def tarball(self, name: str, filename: str) -> Tarball:
+        """GET /npm/<name>/-/<file>.tgz: from the index, or through the cache.
+
+        Without an upstream, a name never hosted answers as a missing file
+        (what npm expects). That is done after :func:`shadowed`, which must see
+        the package miss itself to know an upstream may be asked.
+        """
+        npm_name = parse_name(name)
+        filename = filename.rsplit("/", 1)[-1]
         try:
-            snap = await self.index.get(npm_name.full)
-        except NotFound:
-            if self._proxy is None or hosted_only:
+            return await shadowed(
+                lambda: self._hosted_tarball(npm_name, filename),
+                None if self._proxy is None else lambda: self._proxied_tarball(npm_name, filename),
+                hosted_here=_HOSTED_HERE,
+            )
+        except NotFound as miss:
+            if miss.subject != "package":
                 raise
-            return await self._proxied_packument(npm_name, base, abbreviated=abbreviated)
+        raise NotFound(f"{filename[:100]} not found", subject="file")
+
+    async def dist_tags(self, name: str) -> dict[str, str]:
+        """GET /npm/-/package/<name>/dist-tags."""
+        npm_name = parse_name(name)
+        return await shadowed(
+            lambda: self._hosted_dist_tags(npm_name),
+            None if self._proxy is None else lambda: self._proxied_dist_tags(npm_name),
+            hosted_here=_HOSTED_HERE,
+        )
+
+    async def _hosted_packument(self, name: NpmName, base: str, *, abbreviated: bool) -> Rendered:
+        snap = await self.index.get(name.full)
+        variant = ("abbreviated " if abbreviated else "full ") + base
         body = self._cache.get(snap.key, variant, snap.version)
         if body is None:
             document = self._abbreviated(snap, base) if abbreviated else self._full(snap, base)
@@ -225,59 +271,23 @@ class NpmRegistry:
             content_type=ABBREVIATED if abbreviated else _JSON,
         )
 
-    async def version_document(self, name: str, spec: str, base: str) -> bytes:
-        """GET /npm/<name>/<version|dist-tag>: one version's manifest."""
-        npm_name = parse_name(name)
-        try:
-            snap = await self.index.get(npm_name.full)
-        except NotFound:
-            if self._proxy is None:
-                raise
-            document = await self._proxied_document(npm_name, abbreviated=False)
-            versions = document.get("versions") or {}
-            tags = document.get("dist-tags") or {}
-            version = tags.get(spec, spec) if isinstance(tags, dict) else spec
-            manifest = versions.get(version) if isinstance(versions, dict) else None
-            if not isinstance(manifest, dict):
-                raise NotFound(f"version {spec[:100]!r} not found", subject="version") from None
-            _rewrite_dist(manifest, npm_name, base)
-            return _json.encode(manifest)
+    async def _hosted_version(self, name: NpmName, spec: str, base: str) -> bytes:
+        snap = await self.index.get(name.full)
         version = snap.package.dist_tags.get(spec, spec)
         if version not in snap.package.versions:
             raise NotFound(f"version {spec[:100]!r} not found", subject="version")
         return self._manifest(snap, version, base)
 
-    async def tarball(self, name: str, filename: str) -> Tarball:
-        """GET /npm/<name>/-/<file>.tgz: from the index, or through the cache."""
-        npm_name = parse_name(name)
-        filename = filename.rsplit("/", 1)[-1]
-        try:
-            snap = await self.index.get(npm_name.full)
-        except NotFound:
-            if self._proxy is None:
-                raise NotFound(f"{filename[:100]} not found", subject="file") from None
-            return await self._proxied_tarball(npm_name, filename)
+    async def _hosted_tarball(self, name: NpmName, filename: str) -> Tarball:
+        snap = await self.index.get(name.full)
         found = snap.find_file(filename)
         if found is None:
             raise NotFound(f"{filename[:100]} not found", subject="file")
         file = found[1]
         return Tarball(size=file.size, reader=await self.index.open(file), sha512=_sri(file))
 
-    async def dist_tags(self, name: str) -> dict[str, str]:
-        """GET /npm/-/package/<name>/dist-tags."""
-        npm_name = parse_name(name)
-        try:
-            snap = await self.index.get(npm_name.full)
-        except NotFound:
-            if self._proxy is None:
-                raise
-            document = await self._proxied_document(npm_name, abbreviated=True)
-            tags = document.get("dist-tags")
-            return (
-                {k: v for k, v in tags.items() if isinstance(v, str)}
-                if isinstance(tags, dict)
-                else {}
-            )
+    async def _hosted_dist_tags(self, name: NpmName) -> dict[str, str]:
+        snap = await self.index.get(name.full)
         return dict(snap.package.dist_tags)
 
     async def search(
@@ -580,6 +590,24 @@ class NpmRegistry:
             stale=cached.stale,
             max_age=0 if cached.stale else max(0, int(left.total_seconds())),
         )
+
+    async def _proxied_version(self, name: NpmName, spec: str, base: str) -> bytes:
+        document = await self._proxied_document(name, abbreviated=False)
+        versions = document.get("versions") or {}
+        tags = document.get("dist-tags") or {}
+        version = tags.get(spec, spec) if isinstance(tags, dict) else spec
+        manifest = versions.get(version) if isinstance(versions, dict) else None
+        if not isinstance(manifest, dict):
+            raise NotFound(f"version {spec[:100]!r} not found", subject="version")
+        _rewrite_dist(manifest, name, base)
+        return _json.encode(manifest)
+
+    async def _proxied_dist_tags(self, name: NpmName) -> dict[str, str]:
+        document = await self._proxied_document(name, abbreviated=True)
+        tags = document.get("dist-tags")
+        if not isinstance(tags, dict):
+            return {}
+        return {k: v for k, v in tags.items() if isinstance(v, str)}
 
     async def _proxied_tarball(self, name: NpmName, filename: str) -> Tarball:
         assert self._proxy is not None

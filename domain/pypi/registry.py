@@ -10,7 +10,8 @@ Proxied projects come from the configured upstream simple indexes through
 :class:`~domain.proxy.PullThrough`: pages are cached for the TTL, revalidated,
 and served stale when every upstream is down; their files are fetched once,
 verified against the upstream's sha256 and kept. A project that exists
-locally shadows every upstream entirely (a dependency-confusion defence).
+locally shadows every upstream entirely (a dependency-confusion defence),
+decided for pages and files alike by :func:`domain.shadowing.shadowed`.
 
 Rendered pages are cached per ``(document, version, media type)`` in a
 :class:`~domain.packages.RenderCache`, so repeats cost one small metadata
@@ -74,6 +75,7 @@ from domain.pypi.simple import (
     render_index,
 )
 from domain.pypi.simple import render_project as _render_project
+from domain.shadowing import hosted_unless, shadowed
 from domain.uploads import StoredBlob, UploadSessions
 
 __all__ = [
@@ -99,6 +101,8 @@ _NOT_METADATA: Final = frozenset(
 )
 _INDEX_KEY: Final = "pypi:/simple/"
 """The render cache key of the root page (never a document key: those have no colon)."""
+_HOSTED_HERE: Final = hosted_unless("package")
+"""A miss whose subject is not "package" lies inside a hosted project (PackageIndex.get said so)."""
 _release_encoder = msgspec.msgpack.Encoder()
 _release_decoder = msgspec.msgpack.Decoder(ReleaseMeta)
 _file_decoder = msgspec.msgpack.Decoder(FileMeta)
@@ -284,12 +288,14 @@ class PypiRegistry:
     async def project_page(self, name: str, media_type: str) -> Rendered:
         """/simple/<project>/: hosted if the project exists here, else proxied."""
         normal = self.normalised(name)
-        try:
-            snap = await self.index.get(normal)
-        except NotFound:
-            if self._proxy is None:
-                raise
-            return await self._proxied_page(normal, media_type)
+        return await shadowed(
+            lambda: self._hosted_project(normal, media_type),
+            None if self._proxy is None else lambda: self._proxied_page(normal, media_type),
+            hosted_here=_HOSTED_HERE,
+        )
+
+    async def _hosted_project(self, normal: str, media_type: str) -> Rendered:
+        snap = await self.index.get(normal)
         etag = snap.etag(media_type.rsplit("/", 1)[-1])
         body = self._renders.get(snap.key, media_type, snap.version)
         if body is None:
@@ -375,14 +381,26 @@ class PypiRegistry:
     # ------------------------------------------------------------------ downloads
 
     async def download(self, name: str, filename: str) -> Download:
-        """A distribution file, or its ``.metadata`` (PEP 658) when the name ends so."""
+        """A distribution file, or its ``.metadata`` (PEP 658) when the name ends so.
+
+        Without an upstream, a project never hosted answers as a missing file.
+        That is done after :func:`shadowed`, which must see the package miss
+        itself to know an upstream may be asked.
+        """
         normal = self.normalised(name)
         try:
-            snap = await self.index.get(normal)
-        except NotFound:
-            if self._proxy is None:
-                raise NotFound(f"file {filename[:100]!r} not found", subject="file") from None
-            return await self._proxied_download(normal, filename)
+            return await shadowed(
+                lambda: self._hosted_download(normal, filename),
+                None if self._proxy is None else lambda: self._proxied_download(normal, filename),
+                hosted_here=_HOSTED_HERE,
+            )
+        except NotFound as miss:
+            if miss.subject != "package":
+                raise
+        raise NotFound(f"file {filename[:100]!r} not found", subject="file")
+
+    async def _hosted_download(self, normal: str, filename: str) -> Download:
+        snap = await self.index.get(normal)
         if filename.endswith(".metadata"):
             dist = filename[: -len(".metadata")]
             found = snap.find_file(dist)

@@ -1,4 +1,4 @@
-"""domain.shadowing.shadowed, the rule every pull-through format shares (OCI uses it first)."""
+"""domain.shadowing.shadowed, the rule every pull-through format shares (OCI, npm, PyPI)."""
 
 from __future__ import annotations
 

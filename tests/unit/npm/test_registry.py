@@ -1,4 +1,5 @@
-"""NpmRegistry over memory adapters: streamed publishes, nothing left by a refused one, owners."""
+"""NpmRegistry over memory adapters: streamed publishes, nothing left by a refused one, owners,
+and the shadow rule between hosted names and the upstream."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from adapters.metadata.memory import MemoryMetadataStore
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NoraError, NotFound
 from domain.npm.registry import NpmRegistry
 from domain.uploads import UploadSessions
+from tests.unit.fakes import FakeUpstream
 from tests.unit.npm.bodies import publish_body
 
 pytestmark = pytest.mark.anyio
@@ -219,3 +221,75 @@ async def test_search_sees_what_another_worker_published(registry: Registry) -> 
     )
     found = json.loads(await other.search("pad", size=10, offset=0, base=BASE))
     assert [o["package"]["name"] for o in found["objects"]] == ["right-pad"]
+
+
+UP = "http://127.0.0.1:9"
+
+
+def _proxied(registry: Registry) -> tuple[NpmRegistry, FakeUpstream]:
+    """Another NpmRegistry over the same stores, its upstream serving ``demo`` and ``remote``."""
+    upstream = FakeUpstream()
+    for name in ("demo", "remote"):
+        tarball = f"upstream {name}".encode()
+        upstream.serve(f"{UP}/{name}/-/{name}-9.9.9.tgz", tarball)
+        document = publish_body(name, "9.9.9", tarball)
+        document["versions"]["9.9.9"]["dist"]["tarball"] = f"{UP}/{name}/-/{name}-9.9.9.tgz"
+        del document["_attachments"]
+        upstream.serve(f"{UP}/{name}", json.dumps(document).encode(), etag='"v1"')
+    npm = NpmRegistry(
+        meta=registry.meta,
+        blobs=registry.blobs,
+        uploads=registry.npm.index._uploads,
+        clock=registry.npm._clock,
+        upstream=upstream,
+        upstream_url=UP,
+    )
+    return npm, upstream
+
+
+async def test_a_name_never_hosted_is_read_from_the_upstream(registry: Registry) -> None:
+    npm, _ = _proxied(registry)
+    document = msgspec.json.decode((await npm.packument("remote", BASE)).body)
+    assert list(document["versions"]) == ["9.9.9"]
+    assert (
+        document["versions"]["9.9.9"]["dist"]["tarball"] == f"{BASE}/npm/remote/-/remote-9.9.9.tgz"
+    )
+    assert json.loads(await npm.version_document("remote", "latest", BASE))["version"] == "9.9.9"
+    assert await npm.dist_tags("remote") == {"latest": "9.9.9"}
+    tarball = await npm.tarball("remote", "remote-9.9.9.tgz")
+    assert tarball.stream is not None
+    assert b"".join([chunk async for chunk in tarball.stream]) == b"upstream remote"
+
+
+async def test_a_hosted_name_shadows_the_upstream_even_on_a_miss(registry: Registry) -> None:
+    await registry.put("demo", publish_body("demo", "1.0.0", b"hosted"))
+    npm, upstream = _proxied(registry)
+    document = msgspec.json.decode((await npm.packument("demo", BASE)).body)
+    assert list(document["versions"]) == ["1.0.0"]
+    with pytest.raises(NotFound) as version:
+        await npm.version_document("demo", "9.9.9", BASE)
+    assert version.value.subject == "version"
+    with pytest.raises(NotFound) as file:
+        await npm.tarball("demo", "demo-9.9.9.tgz")
+    assert file.value.subject == "file"
+    assert await npm.dist_tags("demo") == {"latest": "1.0.0"}
+    assert upstream.requests == []
+
+
+async def test_writes_read_hosted_documents_only(registry: Registry) -> None:
+    npm, upstream = _proxied(registry)
+    with pytest.raises(NotFound) as caught:
+        await npm.packument("remote", BASE, hosted_only=True)
+    assert caught.value.subject == "package"
+    assert upstream.requests == []
+
+
+async def test_without_an_upstream_an_unknown_name_is_a_missing_package_or_file(
+    registry: Registry,
+) -> None:
+    with pytest.raises(NotFound) as document:
+        await registry.npm.packument("nowhere", BASE)
+    assert document.value.subject == "package"
+    with pytest.raises(NotFound) as file:
+        await registry.npm.tarball("nowhere", "nowhere-1.0.0.tgz")
+    assert file.value.subject == "file"

@@ -276,9 +276,22 @@ async def test_local_project_shadows_upstream() -> None:
     page = (await world.registry.project_page("demo", HTML)).body
     assert b"demo-0.1" in page
     assert b"demo-9.9" not in page
-    with pytest.raises(NotFound):
-        await world.registry.download("demo", "demo-9.9.tar.gz")
+    for missing in ("demo-9.9.tar.gz", "demo-9.9-py3-none-any.whl.metadata"):
+        with pytest.raises(NotFound) as caught:
+            await world.registry.download("demo", missing)
+        assert caught.value.subject == "file"
     assert world.upstream.requests == []
+
+
+async def test_without_an_upstream_an_unknown_project_is_a_missing_page_or_file() -> None:
+    world = World()
+    with pytest.raises(NotFound) as page:
+        await world.registry.project_page("nowhere", HTML)
+    assert page.value.subject == "package"
+    for filename in ("nowhere-1.0.tar.gz", "nowhere-1.0-py3-none-any.whl.metadata"):
+        with pytest.raises(NotFound) as file:
+            await world.registry.download("nowhere", filename)
+        assert file.value.subject == "file"
 
 
 def _worker(world: World) -> PypiRegistry:
