@@ -19,7 +19,13 @@ another namespace::
     oci/uploads/<upload id>                        -> the repository an upload was started in
 
     proxy/<namespace>/docs/<key>                   PullThrough: cached upstream documents
-    proxy/<namespace>/files/<key>                  PullThrough: cached upstream files
+    proxy/<namespace>/files/<key>                  PullThrough: cached upstream files, e.g.
+      proxy/npm/docs/{full,abbreviated}/<name>     packuments
+      proxy/npm/files/tarballs/<name>/<file>       tarballs
+      proxy/pypi/docs/simple/<name>                project pages
+      proxy/oci/docs/<name>/{manifests/<ref>,tags/list}, proxy/oci/files/<name>/blobs/<digest>
+
+    pypi-retired/<name>/<file>                     a deleted PyPI file name, never accepted again
 
     auth/tokens/<id>                               API tokens (hashes only)
     auth/session-secret                            the HMAC key of registry session tokens
@@ -61,6 +67,7 @@ __all__ = [
     "package_version_prefix",
     "proxy_doc_key",
     "proxy_file_key",
+    "pypi_retired_key",
     "token_key",
     "upload_key",
 ]
@@ -213,3 +220,11 @@ ACTIVITY_PREFIX: Final = "activity/"
 def token_key(token_id: str) -> str:
     """The record of one API token."""
     return join("auth", "tokens", token_id)
+
+
+# --- PyPI ----------------------------------------------------------------------------
+
+
+def pypi_retired_key(normalised: str, filename: str) -> str:
+    """A file name PyPI deleted: it always meant the same bytes, so it is never reused."""
+    return join("pypi-retired", normalised, filename)

@@ -38,7 +38,7 @@ from domain.codecs.multipart import MultipartReader, boundary_of
 from domain.codecs.zipread import read_directory, read_member
 from domain.digests import ALGORITHMS, Digest
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound, TooLarge
-from domain.keys import blob_key, join
+from domain.keys import blob_key, pypi_retired_key
 from domain.packages import (
     NewFile,
     Package,
@@ -778,7 +778,7 @@ class PypiRegistry:
         return True
 
     def _retired_key(self, name: str, filename: str) -> str:
-        return join("pypi-retired", self.normalised(name), filename)
+        return pypi_retired_key(self.normalised(name), filename)
 
     # ------------------------------------------------------------------ JSON API
 
