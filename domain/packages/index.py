@@ -506,37 +506,39 @@ class PackageIndex:
     ) -> Snapshot:
         """The compare-and-swap loop of every write; ``files`` are new file names that
         must not exist anywhere in the package (checked against its file index)."""
-        async with self._generation.writing() as committed:
-            for attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                doc = await self._meta.get(key)
+            except NotFound:
+                before, expected = None, MUST_NOT_EXIST
+            else:
                 try:
-                    doc = await self._meta.get(key)
-                except NotFound:
-                    before, expected = None, MUST_NOT_EXIST
-                else:
-                    try:
-                        before = await self._snapshot(doc)
-                    except _Moved:
-                        continue
-                    expected = doc.version
-                    if before.package.deleted:
-                        before = None
-                if revision is not None and before is not None and revision != expected:
-                    raise Conflict("the package changed since it was read", subject="revision")
-                live = None if before is None else before.package
-                changed = change(None if live is None else _draft(live))
-                for filename in files:
-                    if before is not None and before.find_file(filename) is not None:
-                        raise Conflict(f"file {filename!r} exists already", subject="file")
-                if changed is None:
-                    if live is None:
-                        raise NotFound(f"package {name[:100]!r} not found", subject="package")
-                    now = self._clock.now()
-                    changed = Package(
-                        format=self.fmt, name=live.name, created=now, modified=now, deleted=True
-                    )
-                old_refs = before.refs if before is not None else {}
-                refs, writes, touched = _plan(before, changed)
-                written: list[int] = []
+                    before = await self._snapshot(doc)
+                except _Moved:
+                    continue
+                expected = doc.version
+                if before.package.deleted:
+                    before = None
+            if revision is not None and before is not None and revision != expected:
+                raise Conflict("the package changed since it was read", subject="revision")
+            live = None if before is None else before.package
+            changed = change(None if live is None else _draft(live))
+            for filename in files:
+                if before is not None and before.find_file(filename) is not None:
+                    raise Conflict(f"file {filename!r} exists already", subject="file")
+            if changed is None:
+                if live is None:
+                    raise NotFound(f"package {name[:100]!r} not found", subject="package")
+                now = self._clock.now()
+                changed = Package(
+                    format=self.fmt, name=live.name, created=now, modified=now, deleted=True
+                )
+            old_refs = before.refs if before is not None else {}
+            refs, writes, touched = _plan(before, changed)
+            written: list[int] = []
+            # only a change that passed every check announces itself to the generation,
+            # so a refused request writes nothing at all
+            async with self._generation.writing() as committed:
                 try:
                     for ident, entry in writes:
                         await self._meta.put(
@@ -557,13 +559,13 @@ class PackageIndex:
                         await self._drop(key, written)
                     raise
                 committed()
-                snap = Snapshot(key, version, changed, refs)
-                if before is not None and touched is not None:
-                    snap._files = before._next_file_index(changed, touched)
-                self._remember(snap)
-                kept = set(refs.values())
-                await self._drop(key, [i for i in old_refs.values() if i not in kept])
-                return snap
+            snap = Snapshot(key, version, changed, refs)
+            if before is not None and touched is not None:
+                snap._files = before._next_file_index(changed, touched)
+            self._remember(snap)
+            kept = set(refs.values())
+            await self._drop(key, [i for i in old_refs.values() if i not in kept])
+            return snap
         raise Transient(f"too much contention on package {name[:100]!r}", subject="package")
 
     async def _snapshot(self, doc: Document) -> Snapshot:
