@@ -180,6 +180,7 @@ CASES = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True, type=Path, help="another checkout of NORA")
+    parser.add_argument("--after", type=Path, default=HERE, help="default: this checkout")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
@@ -188,7 +189,7 @@ def main() -> int:
         print("wrk is needed (apt-get install wrk)", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="nora-before-after-"))
-    trees = {"before": args.before.resolve(), "after": HERE}
+    trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     servers = {}
     try:
         for label, tree in trees.items():

@@ -38,6 +38,7 @@ documents through these builders or :func:`join`; nothing else spells a key.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from domain.digests import Digest
@@ -74,7 +75,8 @@ __all__ = [
 
 MAX_KEY_LENGTH: Final = 1024
 
-_FORBIDDEN_CHARS: Final = frozenset(chr(c) for c in range(32)) | {"\x7f", "\\"}
+_FORBIDDEN_CHARS: Final = re.compile(r"[\x00-\x1f\x7f\\]")
+"""Control characters and backslashes; searched in C, since every key of every request passes."""
 
 
 def check_key(key: str, *, allow_empty: bool = False) -> str:
@@ -97,7 +99,7 @@ def check_key(key: str, *, allow_empty: bool = False) -> str:
         raise InvalidKey("key is not valid UTF-8") from None
     if encoded_length > MAX_KEY_LENGTH:
         raise InvalidKey("key is too long")
-    if any(ch in _FORBIDDEN_CHARS for ch in key):
+    if _FORBIDDEN_CHARS.search(key) is not None:
         raise InvalidKey("key contains a control character or backslash")
     if key.startswith("/"):
         raise InvalidKey("key must be relative")

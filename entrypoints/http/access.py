@@ -35,6 +35,7 @@ from domain import errors as e
 from domain.auth.activity import ActivityEvent
 from domain.auth.model import ANONYMOUS, Principal, Role
 from entrypoints.container import Services
+from entrypoints.http.bodies import bound_body
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import BASIC_CHALLENGE, Formats
 
@@ -333,7 +334,7 @@ _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def access_middleware(app: ASGIApp) -> ASGIApp:
-    """Check access before the handler runs; record writes and denials afterwards.
+    """Check access before the handler runs, bound the body, record writes and denials after.
 
     A Litestar middleware (it runs after routing, so the route template is
     known) rather than a guard: guards cost a copy of the handler per request.
@@ -353,6 +354,7 @@ def access_middleware(app: ASGIApp) -> ASGIApp:
                 status = _status_of(denied.error)
                 await _record(scope, "rate_limited" if status == 429 else "denied", status)
                 raise
+        receive = bound_body(scope, receive, services.settings)
         method = scope.get("method", "")
         if method not in _WRITE_METHODS:
             await app(scope, receive, send)

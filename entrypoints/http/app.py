@@ -21,7 +21,6 @@ from entrypoints import __version__
 from entrypoints.config import Settings, load_settings
 from entrypoints.container import Container, Services, build_container, close_container
 from entrypoints.http.access import AccessDenied, access_middleware, render_denied
-from entrypoints.http.bodies import body_limits_middleware
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import Formats
 from entrypoints.http.registry import FORMATS
@@ -48,7 +47,6 @@ class NoraPlugin(InitPluginProtocol):
         app_config.signature_namespace.update({"Services": Services})
         app_config.state["services"] = services
         app_config.middleware.append(access_middleware)
-        app_config.middleware.append(body_limits_middleware)
         app_config.exception_handlers[AccessDenied] = render_denied
         app_config.exception_handlers[NoraError] = _handle_domain_error
         app_config.exception_handlers[Exception] = _handle_unexpected

@@ -1,8 +1,8 @@
 """Every request body is bounded, in one place, whatever route reads it.
 
 Routes stream their bodies (a layer, a publish, an upload form), so a limit
-that each route remembered to check was a limit some route forgot. This
-middleware wraps ``receive`` for every routed request:
+that each route remembered to check was a limit some route forgot. The access
+middleware wraps ``receive`` (:func:`bound_body`) for every routed request with a body:
 
 - a Content-Length above ``NORA_BODY_LIMIT_MB`` is refused before a byte is
   read, and so is the byte that crosses the limit when no length was sent;
@@ -28,13 +28,12 @@ from typing import Any, Final
 import anyio
 from litestar import Request
 from litestar.exceptions import HTTPException
-from litestar.types import ASGIApp, Receive, Send
+from litestar.types import Receive
 
 from domain import errors as e
-from entrypoints.container import Services
 
 __all__ = [
-    "body_limits_middleware",
+    "bound_body",
     "bounded_receive",
     "content_length",
     "read_body",
@@ -70,13 +69,6 @@ def _size(limit: int) -> str:
 def too_large(limit: int, *, what: str = "request body", subject: str = "body") -> e.TooLarge:
     """The one ``TooLarge`` a body past its limit raises, whichever route reads it."""
     return e.TooLarge(f"{what} exceeds {_size(limit)}", subject=subject)
-
-
-def _content_length(scope: Any) -> int | None:
-    for key, value in scope.get("headers", ()):
-        if key == b"content-length":
-            return content_length(value)
-    return None
 
 
 def stream_body(
@@ -161,21 +153,26 @@ def bounded_receive(
     return guarded
 
 
-def body_limits_middleware(app: ASGIApp) -> ASGIApp:
-    """A Litestar middleware bounding the body of every routed request."""
+def bound_body(scope: Any, receive: Receive, settings: Any) -> Receive:
+    """``receive`` bounded by the body limit and pause timeout; unchanged for a bodiless request.
 
-    async def middleware(scope: Any, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        services: Services = scope["app"].state["services"]
-        settings = services.settings
-        bounded = bounded_receive(
-            receive,
-            limit=settings.body_limit_mb * 1024 * 1024,
-            timeout=settings.body_timeout,
-            announced=_content_length(scope),
-        )
-        await app(scope, bounded, send)
-
-    return middleware
+    The access middleware calls this for every routed request (one layer, not
+    two). A request that announces neither a length nor a chunked body has no
+    body in HTTP/1.1, so it costs nothing here.
+    """
+    announced: int | None = None
+    has_body = False
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            announced = content_length(value)
+            has_body = True
+        elif key == b"transfer-encoding":
+            has_body = True
+    if not has_body:
+        return receive
+    return bounded_receive(
+        receive,
+        limit=settings.body_limit_mb * _MIB,
+        timeout=settings.body_timeout,
+        announced=announced,
+    )
