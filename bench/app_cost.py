@@ -17,31 +17,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import io
-import json
-import os
 import sys
-import tarfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
-OCI_ACCEPT = (
-    b"application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
-    b"application/vnd.docker.distribution.manifest.v2+json"
+sys.path.insert(0, str(Path(__file__).parent))
+from _seed import (
+    IMAGE,
+    MANIFEST_TYPE,
+    PACKAGE,
+    READS,
+    Wheel,
+    npm_publishes,
+    oci_image,
+    sha256,
+    wheels,
 )
+
 BATCHES = 15
-READS = {
-    "OCI manifest GET by tag": ("/v2/bench/app/manifests/v1", [(b"accept", OCI_ACCEPT)]),
-    "npm packument (full)": ("/npm/bench-pkg", []),
-    "npm packument (abbreviated)": (
-        "/npm/bench-pkg",
-        [(b"accept", b"application/vnd.npm.install-v1+json")],
-    ),
-    "PyPI simple page": ("/simple/bench-wheel/", []),
+HEADERS = {
+    label: (path, [(k.lower().encode(), v.encode()) for k, v in headers.items()])
+    for label, (path, headers) in READS.items()
 }
 
 
@@ -84,109 +81,35 @@ async def request(
     return status
 
 
-def _sha(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, bytes]:
+def _multipart(wheel: Wheel) -> tuple[bytes, bytes]:
     boundary = b"benchboundary"
     parts = [
         b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
         % (boundary, key.encode(), value.encode())
-        for key, value in fields.items()
+        for key, value in wheel.fields.items()
     ]
     parts.append(
         b'--%s\r\nContent-Disposition: form-data; name="content"; filename="%s"\r\n'
         b"Content-Type: application/octet-stream\r\n\r\n%s\r\n"
-        % (boundary, filename.encode(), content)
+        % (boundary, wheel.filename.encode(), wheel.content)
     )
     body = b"".join(parts) + b"--%s--\r\n" % boundary
     return body, b"multipart/form-data; boundary=" + boundary
 
 
 async def seed(app: Any) -> None:
-    config, layer = b"{}", os.urandom(4096)
-    for blob in (config, layer):
-        status = await request(
-            app, "POST", f"/v2/bench/app/blobs/uploads/?digest={_sha(blob)}", [], blob
-        )
-        assert status == 201, status
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": _sha(config),
-            "size": 2,
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                "digest": _sha(layer),
-                "size": 4096,
-            }
-        ],
-    }
-    kind = [(b"content-type", manifest["mediaType"].encode())]  # type: ignore[union-attr]
-    assert (
-        await request(app, "PUT", "/v2/bench/app/manifests/v1", kind, json.dumps(manifest).encode())
-        == 201
-    )
-    for version in ("1.0.0", "1.1.0", "2.0.0"):
-        raw = io.BytesIO()
-        with tarfile.open(fileobj=raw, mode="w:gz") as archive:
-            data = json.dumps({"name": "bench-pkg", "version": version}).encode()
-            info = tarfile.TarInfo("package/package.json")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-        tgz = raw.getvalue()
-        integrity = "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode()
-        doc = {
-            "name": "bench-pkg",
-            "versions": {
-                version: {"name": "bench-pkg", "version": version, "dist": {"integrity": integrity}}
-            },
-            "dist-tags": {"latest": version},
-            "_attachments": {
-                f"bench-pkg-{version}.tgz": {
-                    "data": base64.b64encode(tgz).decode(),
-                    "length": len(tgz),
-                }
-            },
-        }
-        status = await request(
-            app,
-            "PUT",
-            "/npm/bench-pkg",
-            [(b"content-type", b"application/json")],
-            json.dumps(doc).encode(),
-        )
-        assert status in (200, 201), status
-    for version in ("1.0", "1.1", "2.0"):
-        wheel = io.BytesIO()
-        dist = f"bench_wheel-{version}.dist-info"
-        with zipfile.ZipFile(wheel, "w") as archive:
-            archive.writestr(
-                f"{dist}/METADATA",
-                f"Metadata-Version: 2.1\nName: bench-wheel\nVersion: {version}\n\n",
-            )
-            archive.writestr(
-                f"{dist}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-            )
-            archive.writestr(f"{dist}/RECORD", "")
-        content = wheel.getvalue()
-        fields = {
-            ":action": "file_upload",
-            "protocol_version": "1",
-            "name": "bench-wheel",
-            "version": version,
-            "filetype": "bdist_wheel",
-            "pyversion": "py3",
-            "metadata_version": "2.1",
-            "sha256_digest": hashlib.sha256(content).hexdigest(),
-        }
-        body, content_type = _multipart(fields, f"bench_wheel-{version}-py3-none-any.whl", content)
-        assert await request(app, "POST", "/pypi/", [(b"content-type", content_type)], body) == 200
+    blobs, manifest = oci_image()
+    for blob in blobs:
+        path = f"/v2/{IMAGE}/blobs/uploads/?digest={sha256(blob)}"
+        assert await request(app, "POST", path, [], blob) == 201
+    kind = [(b"content-type", MANIFEST_TYPE.encode())]
+    assert await request(app, "PUT", f"/v2/{IMAGE}/manifests/v1", kind, manifest) == 201
+    for body in npm_publishes():
+        json_type = [(b"content-type", b"application/json")]
+        assert await request(app, "PUT", f"/npm/{PACKAGE}", json_type, body) in (200, 201)
+    for wheel in wheels():
+        form, content_type = _multipart(wheel)
+        assert await request(app, "POST", "/pypi/", [(b"content-type", content_type)], form) == 200
 
 
 async def main(count: int) -> None:
@@ -210,7 +133,7 @@ async def main(count: int) -> None:
     )
     await started.wait()
     await seed(app)
-    for label, (path, headers) in READS.items():
+    for label, (path, headers) in HEADERS.items():
         for _ in range(200):  # warm caches
             assert await request(app, "GET", path, headers) == 200
         batches = []

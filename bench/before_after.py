@@ -20,32 +20,22 @@ the ratio is after / before (above 1.0: faster now).
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import io
-import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import free_port, run_wrk
+from _seed import IMAGE, MANIFEST_TYPE, PACKAGE, READS, npm_publishes, oci_image, sha256, wheels
 
 HERE = Path(__file__).resolve().parents[1]
-OCI_ACCEPT = (
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
-    "application/vnd.docker.distribution.manifest.v2+json"
-)
-ABBREVIATED = "application/vnd.npm.install-v1+json"
 
 
 def start(tree: Path, data: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -79,102 +69,28 @@ def start(tree: Path, data: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError(f"nora from {tree} did not start")
 
 
-def _sha(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def seed(url: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
-        config, layer = b"{}", os.urandom(4096)
-        for blob in (config, layer):
-            done = client.post(
-                "/v2/bench/app/blobs/uploads/", params={"digest": _sha(blob)}, content=blob
+        blobs, manifest = oci_image()
+        for blob in blobs:
+            uploaded = client.post(
+                f"/v2/{IMAGE}/blobs/uploads/", params={"digest": sha256(blob)}, content=blob
             )
-            done.raise_for_status()
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": _sha(config),
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": _sha(layer),
-                    "size": len(layer),
-                }
-            ],
-        }
+            uploaded.raise_for_status()
         client.put(
-            "/v2/bench/app/manifests/v1",
-            content=json.dumps(manifest).encode(),
-            headers={"Content-Type": manifest["mediaType"]},
+            f"/v2/{IMAGE}/manifests/v1", content=manifest, headers={"Content-Type": MANIFEST_TYPE}
         ).raise_for_status()
-        for version in ("1.0.0", "1.1.0", "2.0.0"):
-            raw = io.BytesIO()
-            with tarfile.open(fileobj=raw, mode="w:gz") as archive:
-                data = json.dumps({"name": "bench-pkg", "version": version}).encode()
-                info = tarfile.TarInfo("package/package.json")
-                info.size = len(data)
-                archive.addfile(info, io.BytesIO(data))
-            tgz = raw.getvalue()
-            integrity = "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode()
-            body = {
-                "name": "bench-pkg",
-                "versions": {
-                    version: {
-                        "name": "bench-pkg",
-                        "version": version,
-                        "dist": {"integrity": integrity},
-                    }
-                },
-                "dist-tags": {"latest": version},
-                "_attachments": {
-                    f"bench-pkg-{version}.tgz": {
-                        "data": base64.b64encode(tgz).decode(),
-                        "length": len(tgz),
-                    }
-                },
-            }
-            client.put("/npm/bench-pkg", json=body).raise_for_status()
-        for version in ("1.0", "1.1", "2.0"):
-            wheel = io.BytesIO()
-            dist = f"bench_wheel-{version}.dist-info"
-            with zipfile.ZipFile(wheel, "w") as archive:
-                archive.writestr(
-                    f"{dist}/METADATA",
-                    f"Metadata-Version: 2.1\nName: bench-wheel\nVersion: {version}\n\n",
-                )
-                archive.writestr(
-                    f"{dist}/WHEEL",
-                    "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-                )
-                archive.writestr(f"{dist}/RECORD", "")
-            content = wheel.getvalue()
+        for body in npm_publishes():
+            client.put(
+                f"/npm/{PACKAGE}", content=body, headers={"Content-Type": "application/json"}
+            ).raise_for_status()
+        for wheel in wheels():
             client.post(
-                "/pypi/",
-                data={
-                    ":action": "file_upload",
-                    "protocol_version": "1",
-                    "name": "bench-wheel",
-                    "version": version,
-                    "filetype": "bdist_wheel",
-                    "pyversion": "py3",
-                    "metadata_version": "2.1",
-                    "sha256_digest": hashlib.sha256(content).hexdigest(),
-                },
-                files={"content": (f"bench_wheel-{version}-py3-none-any.whl", content)},
+                "/pypi/", data=wheel.fields, files={"content": (wheel.filename, wheel.content)}
             ).raise_for_status()
 
 
-CASES = {
-    "OCI manifest GET by tag": ("/v2/bench/app/manifests/v1", {"Accept": OCI_ACCEPT}),
-    "npm packument (full)": ("/npm/bench-pkg", {}),
-    "npm packument (abbreviated)": ("/npm/bench-pkg", {"Accept": ABBREVIATED}),
-    "PyPI simple page": ("/simple/bench-wheel/", {}),
-}
+CASES = READS
 
 
 def main() -> int:
