@@ -752,36 +752,27 @@ def _draft(package: Package) -> Package:
     )
 
 
+_HEAD_FIELDS: Final = (
+    "format",
+    "name",
+    "created",
+    "modified",
+    "dist_tags",
+    "owners",
+    "description",
+    "keywords",
+    "metadata",
+    "deleted",
+)
+"""What a package and its head document share (the versions live apart in layout 2)."""
+
+
 def _package(head: StoredHead, versions: dict[str, PackageVersion]) -> Package:
-    return Package(
-        format=head.format,
-        name=head.name,
-        created=head.created,
-        modified=head.modified,
-        versions=versions,
-        dist_tags=head.dist_tags,
-        owners=head.owners,
-        description=head.description,
-        keywords=head.keywords,
-        metadata=head.metadata,
-        deleted=head.deleted,
-    )
+    return Package(versions=versions, **{field: getattr(head, field) for field in _HEAD_FIELDS})
 
 
 def _stored(package: Package, refs: dict[str, int]) -> StoredHead:
-    return StoredHead(
-        format=package.format,
-        name=package.name,
-        created=package.created,
-        modified=package.modified,
-        refs=refs,
-        dist_tags=package.dist_tags,
-        owners=package.owners,
-        description=package.description,
-        keywords=package.keywords,
-        metadata=package.metadata,
-        deleted=package.deleted,
-    )
+    return StoredHead(refs=refs, **{field: getattr(package, field) for field in _HEAD_FIELDS})
 
 
 def _require(current: Package | None, name: str) -> Package:
