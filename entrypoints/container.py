@@ -305,13 +305,15 @@ async def close_container(container: Container) -> None:
 
 
 class Services:
-    """Typed access to the container's products for the HTTP edge.
+    """Typed access to the shared products (ports, uploads, access control) for the HTTP edge.
 
     Litestar validates handler parameters by type; a dependency-injector
     container instance is a ``DynamicContainer``, so handlers receive this
     plain wrapper instead and get precise types for every port. Every product
     is a singleton, so each is looked up once and kept (hot paths read several
-    per request); override providers before the first request.
+    per request); override providers before the first request. It names no
+    format: each format's HTTP package reads its facade from its own container
+    (``services.container.<format>.registry()``), so a new format adds nothing here.
     """
 
     def __init__(self, container: Container) -> None:
@@ -339,21 +341,6 @@ class Services:
     @cached_property
     def uploads(self) -> UploadSessions:
         product: UploadSessions = self.container.core.uploads()
-        return product
-
-    @cached_property
-    def oci(self) -> OciRegistry:
-        product: OciRegistry = self.container.docker.registry()
-        return product
-
-    @cached_property
-    def npm(self) -> NpmRegistry:
-        product: NpmRegistry = self.container.npm.registry()
-        return product
-
-    @cached_property
-    def pypi(self) -> PypiRegistry:
-        product: PypiRegistry = self.container.pypi.registry()
         return product
 
     @cached_property

@@ -159,7 +159,9 @@ class _Call:
 
     @property
     def oci(self) -> OciRegistry:
-        return self.services.oci
+        """The facade, from Docker/OCI's own container (the shared Services names no format)."""
+        registry: OciRegistry = self.services.container.docker.registry()
+        return registry
 
     @property
     def blobs(self) -> BlobStore:

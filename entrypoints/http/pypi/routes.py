@@ -75,7 +75,8 @@ def pypi_error(exc: e.NoraError, *, head: bool = False) -> Response[bytes]:
 
 
 def _registry(services: Services) -> PypiRegistry:
-    registry: PypiRegistry = services.pypi
+    """PyPI's facade, from PyPI's own container (the shared Services names no format)."""
+    registry: PypiRegistry = services.container.pypi.registry()
     return registry
 
 
