@@ -14,7 +14,7 @@ mints a token with a role, scope or expiry beyond the credential asking.
   issuer means the issuer's expiry.
 - It remembers the token that issued it (``parent``), so revoking a token
   also ends everything minted through it.
-- OCI session tokens (``via == "docker-token"``) are protocol credentials for
+- OCI session tokens (``Principal.from_session``) are protocol credentials for
   one registry conversation, and manage nothing.
 - The anonymous caller can manage tokens only while access control is off,
   and what it mints is owned by ``anonymous``, which never authenticates once
@@ -83,7 +83,7 @@ def _scopes_within(inner: Sequence[Scope], outer: Sequence[Scope]) -> bool:
 
 def can_manage(issuer: Principal) -> None:
     """Raise ``Forbidden`` unless ``issuer`` may create tokens or revoke others."""
-    if issuer.via == "docker-token":
+    if issuer.from_session:
         raise Forbidden("a registry session token cannot manage API tokens", subject="token")
     if not issuer.anonymous and (issuer.role is None or issuer.role < Role.WRITE):
         raise Forbidden("managing tokens needs the write role", subject="token")

@@ -6,6 +6,7 @@ import enum
 import fnmatch
 import re
 from datetime import datetime
+from typing import Final
 
 import msgspec
 
@@ -85,6 +86,10 @@ class Scope(msgspec.Struct, frozen=True):
         return f"{self.format}:{self.pattern}"
 
 
+SESSION_VIA: Final = "docker-token"
+"""``Principal.via`` of a registry session token (the value stays: it is in audit records)."""
+
+
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """An authenticated caller (or the anonymous one)."""
 
@@ -105,6 +110,11 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def anonymous(self) -> bool:
         return self.role is None
+
+    @property
+    def from_session(self) -> bool:
+        """A short-lived registry session token (its grants decide single repositories)."""
+        return self.via == SESSION_VIA
 
     def within_scopes(self, fmt: str, name: str | None, needed: Role = Role.READ) -> bool:
         """True when no scope restricts the caller, or one covers ``fmt``/``name`` at ``needed``."""

@@ -17,7 +17,7 @@ from typing import Final
 
 import msgspec
 
-from domain.auth.model import Principal, Role, Scope
+from domain.auth.model import SESSION_VIA, Principal, Role, Scope
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from domain.keys import SESSION_SECRET_KEY
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
@@ -141,7 +141,7 @@ class SessionTokens:
             scopes=scopes or (Scope("docker", "", Role.READ),),
             token_id=claims.tid,
             bounds=tuple(_bound(text) for text in claims.bounds),
-            via="docker-token",
+            via=SESSION_VIA,
             expires=datetime.fromtimestamp(claims.exp, UTC),
         )
 

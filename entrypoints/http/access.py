@@ -130,7 +130,7 @@ def readable(request: Request[Any, Any, Any], fmt: str) -> Callable[[str], bool]
     services: Services = request.app.state["services"]
     policy = services.access_policy
     principal = principal_of(request)
-    if principal.via == "docker-token":  # a listing is bounded by the credential, not the grants
+    if principal.from_session:  # a listing is bounded by the credential, not the grants
         principal = msgspec.structs.replace(principal, scopes=principal.bounds, via="bounds")
     if not policy.enabled or (not principal.anonymous and not principal.scopes):
         return None
@@ -204,8 +204,8 @@ def _trusted(text: str) -> list[Any]:
 class _CredentialCache:
     """Principals recently proven by an Authorization header, for a few seconds.
 
-    Clients send the same header with every request (pip and Maven even send
-    Basic passwords each time); re-checking it every time would cost a bcrypt
+    Clients send the same header with every request (some send Basic
+    passwords each time); re-checking it every time would cost a bcrypt
     cache probe or a token lookup per request. Entries live ``ttl`` seconds,
     keyed by the header itself (it is in this process's memory for the
     request anyway), so a revoked token stops working at once in the process
@@ -303,7 +303,7 @@ async def _credentials(header: str, services: Services) -> Principal:
         return await authenticator.password(user, password)
     if scheme.lower() == "bearer" and value:
         return await authenticator.token(value)
-    if scheme and not value:  # cargo sends the bare token
+    if scheme and not value:  # some clients send the bare token, with no scheme
         return await authenticator.token(scheme)
     raise e.Unauthenticated("unsupported authorization scheme", subject="header")
 

@@ -48,7 +48,7 @@ class HttpFormat:
     """Everything the shared edge needs to know about one format."""
 
     name: str
-    """The word scopes, the audit trail and refusals use: ``docker``, ``npm``, ``pypi``, ..."""
+    """The word token scopes, the audit trail and refusals use for this format."""
     prefixes: tuple[str, ...]
     """URL prefixes it owns (``/v2``); a path belongs to the format of its longest prefix."""
     routers: tuple[type, ...]

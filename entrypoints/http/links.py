@@ -1,7 +1,7 @@
 """The base URL every absolute link NORA writes starts with.
 
-Packuments (tarball URLs), PyPI's JSON API and the OCI Bearer challenge all
-point clients back at NORA. Behind a proxy the request's own host is not what
+Documents that carry download URLs and login challenges all point clients
+back at NORA. Behind a proxy the request's own host is not what
 clients reach, so ``NORA_PUBLIC_URL`` wins when it is set; one function keeps
 every format agreeing on that.
 """

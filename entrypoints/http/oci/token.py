@@ -54,7 +54,7 @@ class DockerTokenController(Controller):
             tuple(grants),
             not_after=principal.expires,
             token_id=principal.token_id,
-            bounds=principal.bounds if principal.via == "docker-token" else principal.scopes,
+            bounds=principal.bounds if principal.from_session else principal.scopes,
         )
         now = datetime.now(UTC)
         seconds = int(services.sessions.lifetime.total_seconds())
