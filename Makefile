@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: serve test install install-test clients lint typecheck imports unit contract e2e bench
+.PHONY: serve serve-cluster test install install-test clients lint typecheck imports unit contract e2e bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ install: $(BIN)/python
 
 serve: install
 	$(BIN)/nora serve
+
+# Two replicas over PostgreSQL, S3 (moto) and Redis behind a balancer on 127.0.0.1:4000.
+serve-cluster: install-test
+	@VENV="$(VENV)" bash .ci/clients/backends.sh >/dev/null
+	@VENV="$(VENV)" bash .ci/clients/auth.sh
+	$(BIN)/python -m scripts.cluster
 
 install-test: $(BIN)/python
 	$(PIP) install -q -e '.[test]'
@@ -50,3 +56,8 @@ test: install-test clients lint typecheck imports
 
 bench: install-test
 	$(BIN)/python bench/run.py
+
+# The README's pictures of the dashboard: a registry filled by the real clients, photographed
+# by Chromium (light, dark, phone) into docs/screenshots/.
+screenshots: install-test clients
+	NORA_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/e2e/test_ui_browser.py -k screenshots $(PYTEST_ARGS)

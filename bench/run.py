@@ -12,6 +12,9 @@ Prints one table per figure (see bench/README.md for what each one means):
 5. where start-up time goes: import time by top-level package;
 6. where start-up memory goes: RSS after each group of imports.
 
+``bench/run.py compare [...]`` runs NORA side by side with peer registries instead
+(bench/compare.py; ``bench/run.py compare --help``).
+
 Every measurement is repeated and the median reported, because the 2 cores are
 shared with other work. Everything runs on 127.0.0.1 with bounded durations.
 Raw figures also go to bench/results/run-<time>.json.
@@ -313,6 +316,10 @@ def bench_memory() -> tuple[list[list[object]], Any]:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["compare"]:  # side by side with peers: bench/compare.py
+        from compare import main as compare
+
+        return compare(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help="sections: " + ", ".join(SECTIONS)

@@ -25,10 +25,17 @@ another namespace::
       proxy/pypi/docs/simple/<name>                project pages
       proxy/oci/docs/<name>/{manifests/<ref>,tags/list}, proxy/oci/files/<name>/blobs/<digest>
 
+    lease/<purpose>/<key>                          the one process doing a job (an upstream fetch)
+      lease/gc/collector                           the one replica running ``nora gc`` on a schedule
+    report/<job>                                   the figures of an operator job (gc, retention)
     pypi-retired/<name>/<file>                     a deleted PyPI file name, never accepted again
+
+    path/<fmt>/<repository>/<path>                 PathIndex: one document per stored path
+    path-generation/<fmt>/<repository>             moves with every change of a repository
 
     auth/tokens/<id>                               API tokens (hashes only)
     auth/session-secret                            the HMAC key of registry session tokens
+    auth/revocations                               its version moves with every revocation
     activity/<inverted time>-<random>              the activity trail, newest first
 
 ``~`` cannot occur in an OCI repository name, so it marks a repository's
@@ -46,13 +53,25 @@ from domain.errors import InvalidKey
 
 __all__ = [
     "ACTIVITY_PREFIX",
+    "BLOB_PREFIX",
+    "LEASE_PREFIX",
     "MAX_KEY_LENGTH",
     "OCI_CATALOG_PREFIX",
+    "OCI_REPO_PREFIX",
+    "PROXY_PREFIX",
+    "REPORT_PREFIX",
+    "REVOCATIONS_KEY",
     "SESSION_SECRET_KEY",
     "blob_key",
     "check_key",
+    "gc_lease_key",
     "generation_key",
     "join",
+    "lease_key",
+    "maven_missing_key",
+    "maven_proxy_checksum_key",
+    "maven_proxy_file_key",
+    "maven_proxy_metadata_key",
     "oci_blob_link_key",
     "oci_catalog_key",
     "oci_manifest_key",
@@ -66,9 +85,15 @@ __all__ = [
     "package_head_prefix",
     "package_version_key",
     "package_version_prefix",
+    "package_versions_prefix",
+    "path_format_prefix",
+    "path_generation_key",
+    "path_key",
+    "path_prefix",
     "proxy_doc_key",
     "proxy_file_key",
     "pypi_retired_key",
+    "report_key",
     "token_key",
     "upload_key",
 ]
@@ -120,6 +145,10 @@ def join(*segments: str) -> str:
     return check_key("/".join(segments))
 
 
+BLOB_PREFIX: Final = "blobs/"
+"""Every content-addressed blob's key starts with this (what ``nora gc`` sweeps)."""
+
+
 def blob_key(digest: Digest) -> str:
     """Where the bytes with ``digest`` live: ``blobs/<alg>/<2 hex>/<hex>``."""
     return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
@@ -136,6 +165,11 @@ def upload_key(upload_id: str) -> str:
 def package_head_prefix(fmt: str) -> str:
     """The key prefix of every package head of ``fmt`` (with trailing slash)."""
     return join("pkg", fmt) + "/"
+
+
+def package_versions_prefix(fmt: str) -> str:
+    """The key prefix of every version document of ``fmt`` (with trailing slash)."""
+    return join("pkgv", fmt) + "/"
 
 
 def package_version_prefix(fmt: str, normalised: str) -> str:
@@ -156,6 +190,8 @@ def generation_key(fmt: str) -> str:
 # --- OCI -----------------------------------------------------------------------------
 
 OCI_CATALOG_PREFIX: Final = "oci/catalog/"
+OCI_REPO_PREFIX: Final = "oci/repo/"
+"""Every repository's tags, manifests, blob links and referrers."""
 
 
 def oci_repo_prefix(name: str) -> str:
@@ -203,6 +239,10 @@ def oci_upload_owner_key(upload_id: str) -> str:
 # --- pull-through caches -------------------------------------------------------------
 
 
+PROXY_PREFIX: Final = "proxy/"
+"""Every PullThrough namespace's cached documents and files."""
+
+
 def proxy_doc_key(namespace: str, key: str) -> str:
     """A cached upstream document of one PullThrough namespace."""
     return join("proxy", namespace, "docs", key)
@@ -213,9 +253,31 @@ def proxy_file_key(namespace: str, key: str) -> str:
     return join("proxy", namespace, "files", key)
 
 
+def lease_key(purpose: str, key: str) -> str:
+    """The lease of one job that only one process of all replicas should run at a time."""
+    return join("lease", purpose, key)
+
+
+LEASE_PREFIX: Final = "lease/"
+
+
+def gc_lease_key() -> str:
+    """The lease of the replica collecting garbage on a schedule (one at a time)."""
+    return lease_key("gc", "collector")
+
+
+REPORT_PREFIX: Final = "report/"
+
+
+def report_key(job: str) -> str:
+    """The figures one operator job (``gc``, ``retention``) publishes for /metrics."""
+    return join("report", job)
+
+
 # --- access control ------------------------------------------------------------------
 
 SESSION_SECRET_KEY: Final = "auth/session-secret"
+REVOCATIONS_KEY: Final = "auth/revocations"
 ACTIVITY_PREFIX: Final = "activity/"
 
 
@@ -230,3 +292,99 @@ def token_key(token_id: str) -> str:
 def pypi_retired_key(normalised: str, filename: str) -> str:
     """A file name PyPI deleted: it always meant the same bytes, so it is never reused."""
     return join("pypi-retired", normalised, filename)
+
+
+# --- path index (path-addressed formats: Maven, raw) ---------------------------------
+#   path/<fmt>/<repository>/<path>                 -> PathEntry (domain.paths)
+#   path-generation/<fmt>/<repository>             moves with every change of a repository
+
+
+def path_format_prefix(fmt: str) -> str:
+    """The key prefix of every stored path of ``fmt``, all repositories (trailing slash)."""
+    return join("path", fmt) + "/"
+
+
+def path_prefix(fmt: str, repository: str) -> str:
+    """The key prefix of every stored path of one repository (with trailing slash)."""
+    return join("path", fmt, repository) + "/"
+
+
+def path_key(fmt: str, repository: str, path: str) -> str:
+    """The document of one stored path; ``path`` is checked like any key."""
+    return check_key(path_prefix(fmt, repository) + check_key(path))
+
+
+def path_generation_key(fmt: str, repository: str) -> str:
+    """The generation counter of one repository (outside every path prefix)."""
+    return join("path-generation", fmt, repository)
+
+
+# --- Cargo ---------------------------------------------------------------------------
+#   hosted crates live in the PackageIndex (pkg/cargo/<name lowercased, '-' as '_'>);
+#   the pull-through cache keys below are relative to proxy/cargo/{docs,files}/:
+#   proxy/cargo/docs/config.json                   the upstream's config.json (its dl template)
+#   proxy/cargo/docs/index/<lowercase name>        upstream sparse index files
+#   proxy/cargo/files/crates/<lowercase name>/<v>  upstream .crate files, verified by cksum
+
+
+def cargo_proxy_config_key() -> str:
+    """The upstream's config.json in the Cargo pull-through cache."""
+    return "config.json"
+
+
+def cargo_proxy_index_key(name: str) -> str:
+    """An upstream index file in the Cargo pull-through cache."""
+    return join("index", name.lower())
+
+
+def cargo_proxy_crate_key(name: str, version: str) -> str:
+    """An upstream .crate in the Cargo pull-through cache."""
+    return join("crates", name.lower(), version)
+
+
+# --- Maven ---------------------------------------------------------------------------
+#   hosted files live in the path index (path/maven/hosted/<path>), maven-metadata.xml
+#   included (generated); the pull-through cache keys below are relative to
+#   proxy/maven/{docs,files}/:
+#   proxy/maven/docs/meta/<path>                   upstream maven-metadata.xml
+#   proxy/maven/docs/sum/<path>.<alg>              an upstream's checksum of a file
+#   proxy/maven/docs/missing/<path>                when no upstream had <path> (short-lived)
+#   proxy/maven/files/<path>                       upstream files, verified by checksum
+
+
+def maven_proxy_metadata_key(path: str) -> str:
+    """An upstream maven-metadata.xml in the Maven pull-through cache."""
+    return join("meta", path)
+
+
+def maven_proxy_checksum_key(path: str, algorithm: str) -> str:
+    """An upstream's checksum file of ``path`` in the Maven pull-through cache."""
+    return join("sum", f"{path}.{algorithm}")
+
+
+def maven_proxy_file_key(path: str) -> str:
+    """An upstream file in the Maven pull-through cache."""
+    return check_key(path)
+
+
+def maven_missing_key(path: str) -> str:
+    """The record that no upstream had ``path`` (a short negative cache)."""
+    return proxy_doc_key("maven", join("missing", path))
+
+
+# --- Raw files and classic Helm ------------------------------------------------------
+#   raw files live in the PathIndex: path/raw/hosted/<path>, path-generation/raw/hosted
+#   hosted charts live in the PackageIndex: pkg/helm/<name>, pkgv/helm/<name>/<id>
+#   the Helm pull-through cache keys below are relative to proxy/helm/{docs,files}/:
+#   proxy/helm/docs/index.yaml                     the upstream repository's index.yaml
+#   proxy/helm/files/charts/<name>/<version>       upstream chart archives, verified by digest
+
+
+def helm_proxy_index_key() -> str:
+    """The upstream index.yaml in the Helm pull-through cache."""
+    return "index.yaml"
+
+
+def helm_proxy_chart_key(name: str, version: str) -> str:
+    """An upstream chart archive in the Helm pull-through cache."""
+    return join("charts", name, version)

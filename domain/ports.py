@@ -27,6 +27,7 @@ __all__ = [
     "Document",
     "LocalFiles",
     "MetadataStore",
+    "PresignedUrls",
     "RateLimiter",
     "UploadInfo",
     "UploadPage",
@@ -128,9 +129,9 @@ class BlobStore(Protocol):
       last byte that reached the storage (an adapter that buffers reports its
       last flush), and ``writing`` is True while an append or commit holds it,
       when the adapter can see that (a file lock): a sweep never touches an
-      upload that is ``writing``. On S3 this is ``ListMultipartUploads`` under
-      the uploads prefix, ``modified`` being the newest part's
-      ``LastModified`` (``ListParts``), or ``Initiated`` before the first part.
+      upload that is ``writing``. On S3 an upload is a folder of segment
+      objects, ``modified`` being the newest segment's (or a large append's
+      newest part's) ``LastModified``, or the begin time before the first.
     - ``discard_abandoned_puts`` removes what interrupted ``put`` calls left
       (a killed process's temp file; on S3, an object multipart upload never
       completed) and returns how many: every leftover whose writer the adapter
@@ -182,6 +183,17 @@ class LocalFiles(Protocol):
 
     def local_path(self, key: str) -> Path:
         """The file holding ``key`` (which may vanish at any time)."""
+        ...
+
+
+@runtime_checkable
+class PresignedUrls(Protocol):
+    """Optional capability: a blob can be downloaded straight from the storage by a signed URL."""
+
+    async def presigned_url(
+        self, key: str, *, expires: int, content_type: str | None = None
+    ) -> str:
+        """A URL that serves ``key`` for ``expires`` seconds (as ``content_type`` if given)."""
         ...
 
 
@@ -293,6 +305,15 @@ class UserDirectory(Protocol):
 
     def __contains__(self, username: object) -> bool: ...
 
+    def generation(self) -> int:
+        """A number that moves whenever a user or a password changes.
+
+        Caches of proven credentials compare it, so a changed password or a
+        removed user stops working as soon as the directory sees the change.
+        Cheap enough to ask on every request.
+        """
+        ...
+
 
 @runtime_checkable
 class RateLimiter(Protocol):
@@ -302,9 +323,13 @@ class RateLimiter(Protocol):
     budget, or the whole seconds to wait before retrying once it is over.
     ``peek`` answers the same question without recording anything (for
     budgets charged only on failure, such as failed logins). Unknown budgets
-    are never limited.
+    are never limited. Storage failures raise ``Transient``.
     """
 
     async def hit(self, budget: str, key: str) -> int | None: ...
 
     async def peek(self, budget: str, key: str) -> int | None: ...
+
+    async def check(self) -> None:
+        """Raise ``Transient`` unless the counters' storage answers."""
+        ...

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Sequence,
+)
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -258,16 +265,24 @@ class UploadSessions:
         expected: Digest | None = None,
         *,
         algorithms: tuple[str, ...] = (),
+        on_stored: Callable[[StoredBlob], Awaitable[None]] | None = None,
     ) -> StoringStream:
         """Pass ``chunks`` through to a reader while storing them as a verified blob.
 
         The returned stream yields every chunk as it arrives (so a client can
         be served while the bytes are cached) and, once exhausted, publishes
-        the blob and sets ``result``. If the reader stops early, the source
-        fails, or the digest does not match ``expected``, nothing is stored.
+        the blob, sets ``result`` and awaits ``on_stored`` before the last
+        chunk goes out: a reader that hangs up on having every byte cannot cut
+        off what the caller records about the blob. If the reader stops early,
+        the source fails, or the digest does not match ``expected``, nothing is
+        stored.
         """
         return StoringStream(
-            self._blobs, chunks, MultiHasher(self._wanted(algorithms, expected)), expected
+            self._blobs,
+            chunks,
+            MultiHasher(self._wanted(algorithms, expected)),
+            expected,
+            on_stored,
         )
 
     def _wanted(self, algorithms: tuple[str, ...], expected: Digest | None) -> tuple[str, ...]:
@@ -370,11 +385,13 @@ class StoringStream:
         chunks: AsyncIterable[bytes],
         hasher: MultiHasher,
         expected: Digest | None,
+        on_stored: Callable[[StoredBlob], Awaitable[None]] | None = None,
     ) -> None:
         self._blobs = blobs
         self._chunks = chunks
         self._hasher = hasher
         self._expected = expected
+        self._on_stored = on_stored
         self.result: StoredBlob | None = None
 
     async def __aiter__(self) -> AsyncGenerator[bytes, None]:
@@ -403,6 +420,8 @@ class StoringStream:
                 raise _mismatch(digests[self._expected.algorithm], self._expected)
             self.result = await _publish(self._blobs, upload_id, digests)
             upload_id = ""
+            if self._on_stored is not None:
+                await self._on_stored(self.result)
             if held is not None:
                 yield held
         finally:

@@ -1,10 +1,7 @@
 """Entry points: configuration, the composition root, the HTTP edge and the CLI."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("nora")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+__version__ = "0.1.0"
+"""The one place the version is written; pyproject.toml reads it from here (reading the
+installed metadata instead cost a scan of every distribution at each start)."""
 
 __all__ = ["__version__"]

@@ -1,4 +1,4 @@
-"""The ``nora`` command: ``serve`` and ``token`` (backup, restore, mirror, gc, user later)."""
+"""The ``nora`` command: serve and token here; every other subcommand is a ``cli_*`` module."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 from entrypoints import __version__
-from entrypoints.config import ConfigError, Settings, env_name, load_settings
+from entrypoints.commands import CliCommand, discover
+from entrypoints.config import (
+    ConfigError,
+    Settings,
+    env_names,
+    load_settings,
+    registered_sections,
+)
 
 __all__ = ["main"]
 
@@ -21,8 +28,8 @@ _SERVE_FLAGS: tuple[tuple[str, str], ...] = (
     ("host", "address to bind (NORA_HOST)"),
     ("port", "port to bind (NORA_PORT)"),
     ("storage_path", "data directory (NORA_STORAGE_PATH)"),
-    ("storage_mode", "filesystem or memory (NORA_STORAGE_MODE)"),
-    ("metadata_url", "sqlite:///file or memory:// (NORA_METADATA_URL)"),
+    ("storage_mode", "filesystem, s3 or memory (NORA_STORAGE_MODE)"),
+    ("metadata_url", "sqlite:///file, postgresql://… or memory:// (NORA_METADATA_URL)"),
     ("public_url", "external base URL for links (NORA_PUBLIC_URL)"),
     ("log_level", "debug, info, warning or error (NORA_LOG_LEVEL)"),
     ("workers", "worker processes (NORA_WORKERS)"),
@@ -30,7 +37,7 @@ _SERVE_FLAGS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(extra: Sequence[CliCommand]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nora",
         description="NORA: one artifact registry for every package manager.",
@@ -67,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--user", help="only this owner's tokens")
     revoke = actions.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", help="the token id shown by list or create")
+    for command in extra:
+        command.add_parsers(commands)
     return parser
 
 
@@ -171,16 +180,14 @@ def _check_owner(container: Any, settings: Settings, user: str, role: Any) -> No
 
 def _export(settings: Settings) -> None:
     """Put the final settings in the environment, where every worker reads them."""
-    for field in Settings.__struct_fields__:
-        value = getattr(settings, field)
-        os.environ[env_name(field)] = str(value).lower() if isinstance(value, bool) else str(value)
+    os.environ.update(env_names(settings, registered_sections()))
 
 
 def serve(settings: Settings) -> int:
     """Run the chosen ASGI server until SIGTERM/SIGINT; in-flight requests drain first."""
     _export(settings)
     with contextlib.ExitStack() as cleanup:
-        if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if settings.worker_count > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # workers write their samples here; /metrics in any worker sums them all
             metrics_dir = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="nora-metrics-"))
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
@@ -196,16 +203,23 @@ def _run_server(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = _parser().parse_args(argv)
+    extra = discover()
+    parser = _parser(extra)
+    args = parser.parse_args(argv)
     if args.command is None:
-        _parser().print_help()
+        parser.print_help()
         return 0
+    chosen = next((c for c in extra if args.command in c.names), None)
+    if chosen is not None and not chosen.needs_settings:
+        return chosen.run(args, None)
     overrides = {field: getattr(args, field, None) for field, _ in _SERVE_FLAGS}
     try:
         settings = load_settings(overrides=overrides)
     except ConfigError as exc:
         print(f"nora: invalid setting {exc}", file=sys.stderr)
         return 2
+    if chosen is not None:
+        return chosen.run(args, settings)
     if args.command == "token":
         return token_command(args, settings)
     from entrypoints.http.observability import configure_logging

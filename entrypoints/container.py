@@ -7,9 +7,10 @@ lifespan opens them at start-up and :func:`close_container` closes them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from functools import cached_property
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from dependency_injector import containers, providers
@@ -20,24 +21,17 @@ from domain.auth.authenticator import Authenticator
 from domain.auth.policy import AccessPolicy
 from domain.auth.sessions import SessionTokens
 from domain.auth.tokens import TokenService
-from domain.npm.registry import NpmRegistry
-from domain.oci import ManifestService, OciRegistry
-from domain.oci.proxy import OciProxy
+from domain.gc import GarbageCollector, GcJob, PulledReferences
 from domain.ports import BlobStore, Clock, MetadataStore, RateLimiter, Upstream, UserDirectory
-from domain.proxy import PullThrough
-from domain.pypi.registry import PypiRegistry, new_pypi_index
-from domain.upkeep import Upkeep
+from domain.upkeep import Chores, Upkeep
 from domain.uploads import UploadSessions
+from entrypoints.backend_metrics import measured
 from entrypoints.config import Settings
 
 __all__ = [
     "AuthContainer",
     "Container",
     "Core",
-    "NpmContainer",
-    "OciContainer",
-    "PypiContainer",
-    "Services",
     "build_container",
     "close_container",
 ]
@@ -49,11 +43,23 @@ def _blob_store(settings: Settings) -> BlobStore:
         from adapters.blobstore.memory import MemoryBlobStore
 
         store = MemoryBlobStore()
+    elif settings.storage_mode == "s3":
+        from adapters.blobstore.s3 import S3BlobStore
+
+        store = S3BlobStore(
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint=settings.s3_endpoint or None,
+            region=settings.s3_region or None,
+            access_key=settings.s3_access_key or None,
+            secret_key=settings.s3_secret_key or None,
+            path_style=settings.s3_path_style,
+        )
     else:
         from adapters.blobstore.filesystem import FilesystemBlobStore
 
         store = FilesystemBlobStore(settings.storage_path)
-    return store
+    return measured(store, "blobs", settings.storage_mode)
 
 
 def _metadata_store(settings: Settings) -> MetadataStore:
@@ -63,30 +69,17 @@ def _metadata_store(settings: Settings) -> MetadataStore:
         from adapters.metadata.memory import MemoryMetadataStore
 
         store = MemoryMetadataStore()
+    elif url.scheme in ("postgresql", "postgres"):
+        from adapters.metadata.postgres import PostgresMetadataStore
+
+        store = PostgresMetadataStore(
+            settings.resolved_metadata_url, pool_size=settings.metadata_pool_size
+        )
     else:
         from adapters.metadata.sqlite import SqliteMetadataStore
 
         store = SqliteMetadataStore(Path(unquote(url.netloc + url.path)))
-    return store
-
-
-def _npm(
-    settings: Settings,
-    meta: MetadataStore,
-    blobs: BlobStore,
-    uploads: UploadSessions,
-    clock: Clock,
-    upstream: Upstream,
-) -> NpmRegistry:
-    return NpmRegistry(
-        meta=meta,
-        blobs=blobs,
-        uploads=uploads,
-        clock=clock,
-        upstream=upstream if settings.npm_proxy else None,
-        upstream_url=settings.npm_proxy.rstrip("/"),
-        metadata_ttl=timedelta(seconds=settings.npm_metadata_ttl),
-    )
+    return measured(store, "metadata", "postgresql" if url.scheme == "postgres" else url.scheme)
 
 
 def _users(settings: Settings) -> UserDirectory:
@@ -103,52 +96,8 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
         "read": settings.auth_read_rate,
         "write": settings.auth_write_rate,
     }
-    return LimitsRateLimiter(budgets, settings.auth_rate_limit_storage)
-
-
-def _pypi(
-    settings: Settings,
-    meta: MetadataStore,
-    blobs: BlobStore,
-    uploads: UploadSessions,
-    clock: Clock,
-    upstream: Upstream,
-) -> PypiRegistry:
-    urls = Settings.url_list(settings.pypi_proxy)
-    proxy = None
-    if urls:
-        proxy = PullThrough(
-            "pypi", upstream=upstream, meta=meta, blobs=blobs, uploads=uploads, clock=clock
-        )
-    return PypiRegistry(
-        index=new_pypi_index(meta=meta, blobs=blobs, uploads=uploads, clock=clock),
-        blobs=blobs,
-        uploads=uploads,
-        clock=clock,
-        proxy=proxy,
-        upstreams=urls,
-        ttl=timedelta(seconds=settings.pypi_metadata_ttl),
-        max_file_bytes=settings.body_limit_mb * 1024 * 1024,
-        meta=meta,
-    )
-
-
-def _oci_proxy(
-    settings: Settings,
-    upstream: Upstream,
-    meta: MetadataStore,
-    blobs: BlobStore,
-    uploads: UploadSessions,
-    clock: Clock,
-) -> OciProxy | None:
-    urls = Settings.url_list(settings.docker_proxies)
-    if not urls:
-        return None
-    pull = PullThrough(
-        "oci", upstream=upstream, meta=meta, blobs=blobs, uploads=uploads, clock=clock
-    )
-    ttl = timedelta(seconds=settings.docker_metadata_ttl)
-    return OciProxy(urls, pull=pull, upstream=upstream, blobs=blobs, clock=clock, ttl=ttl)
+    limiter = LimitsRateLimiter(budgets, settings.auth_rate_limit_storage)
+    return measured(limiter, "rate_limits", urlsplit(settings.auth_rate_limit_storage).scheme)
 
 
 def _upstream() -> Upstream:
@@ -208,67 +157,11 @@ class AuthContainer(containers.DeclarativeContainer):
     )
 
 
-class OciContainer(containers.DeclarativeContainer):
-    """Docker / OCI: the facade the edge calls (``registry``) over the hosted repositories
-    (``manifests``, which upkeep also sweeps), the pull-through cache and the uploads."""
-
-    core = providers.DependenciesContainer()
-    manifests = providers.Singleton(
-        ManifestService,
-        blobs=core.blob_store,
-        meta=core.metadata_store,
-        delete_enabled=providers.Callable(lambda s: s.docker_delete_enabled, core.settings),
-    )
-    proxy = providers.Singleton(
-        _oci_proxy,
-        core.settings,
-        core.upstream,
-        core.metadata_store,
-        core.blob_store,
-        core.uploads,
-        core.clock,
-    )
-    registry = providers.Singleton(
-        OciRegistry, manifests=manifests, uploads=core.uploads, proxy=proxy
-    )
-
-
-class NpmContainer(containers.DeclarativeContainer):
-    """npm: the registry facade (hosted packages and the pull-through cache)."""
-
-    core = providers.DependenciesContainer()
-    registry = providers.Singleton(
-        _npm,
-        core.settings,
-        core.metadata_store,
-        core.blob_store,
-        core.uploads,
-        core.clock,
-        core.upstream,
-    )
-
-
-class PypiContainer(containers.DeclarativeContainer):
-    """PyPI: the registry facade (hosted projects and the pull-through cache)."""
-
-    core = providers.DependenciesContainer()
-    registry = providers.Singleton(
-        _pypi,
-        core.settings,
-        core.metadata_store,
-        core.blob_store,
-        core.uploads,
-        core.clock,
-        core.upstream,
-    )
-
-
 class Container(containers.DeclarativeContainer):
-    """The root: the shared core, access control and one container per format.
-
-    Each format's container is named by its format word, the one scopes,
-    settings (``NORA_DOCKER_*``) and the audit trail use: ``docker`` for
-    Docker/OCI, whose protocol packages are named ``oci`` after the spec.
+    """The root: the shared core and access control; :func:`build_container` adds one
+    container per registered format, under its format word (``docker``, ``npm``, ``pypi``),
+    the upkeep that runs every format's chores, ``chores`` (format word -> its chores)
+    and ``gc``, the garbage collection job over every format's references.
 
     Tests swap adapters or the clock by overriding ``container.core.<provider>``
     before first use.
@@ -277,24 +170,68 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     core = providers.Container(Core, settings=settings)
     auth = providers.Container(AuthContainer, core=core)
-    docker = providers.Container(OciContainer, core=core)
-    npm = providers.Container(NpmContainer, core=core)
-    pypi = providers.Container(PypiContainer, core=core)
-    upkeep = providers.Singleton(
+
+
+def build_container(settings: Settings, formats: Iterable[Any] | None = None) -> Container:
+    """A container for ``settings`` with every format's own container; adapters are created
+    on first use.
+
+    ``formats`` are HTTP descriptors (default: every registered one); each that names a
+    container gets it composed here, over this root's core.
+    """
+    if formats is None:
+        from entrypoints.http.registry import FORMATS  # the formats import this module
+
+        formats = FORMATS.formats
+    container = Container(settings=settings)
+    chores = []
+    for fmt in formats:
+        if fmt.container is None:
+            continue
+        part = providers.Container(fmt.container, core=container.core)
+        setattr(container, fmt.name, part)
+        if "chores" in fmt.container.providers:
+            chores.append((fmt.name, part.chores))
+    container.upkeep = providers.Singleton(
         Upkeep,
-        uploads=core.uploads,
-        oci=docker.manifests,
-        indexes=providers.Callable(
-            lambda npm_registry, pypi_registry: (npm_registry.index, pypi_registry.index),
-            npm.registry,
-            pypi.registry,
-        ),
+        uploads=container.core.uploads,
+        chores=providers.List(*(provider for _, provider in chores)),
     )
+    container.chores = providers.Dict({name: provider for name, provider in chores})
+    container.gc = providers.Singleton(
+        _gc_job,
+        container.chores,
+        container.upkeep,
+        container.core.metadata_store,
+        container.core.blob_store,
+        container.core.clock,
+        container.core.settings,
+    )
+    return container
 
 
-def build_container(settings: Settings) -> Container:
-    """A container for ``settings``; adapters are created on first use."""
-    return Container(settings=settings)
+def _gc_job(
+    chores: dict[str, Chores],
+    upkeep: Upkeep,
+    meta: MetadataStore,
+    blobs: BlobStore,
+    clock: Clock,
+    settings: Settings,
+) -> GcJob:
+    """The garbage collector over every format's reference walks, keyed by format word."""
+    collector = GarbageCollector(
+        blobs,
+        clock,
+        references={name: c.references for name, c in chores.items() if c.references},
+        pending={name: c.pending for name, c in chores.items() if c.pending},
+        shared=[
+            PulledReferences(
+                meta, {c.pull_through: name for name, c in chores.items() if c.pull_through}
+            ).references
+        ],
+        pending_window=timedelta(hours=settings.upload_ttl_hours),
+    )
+    return GcJob(collector, upkeep, meta=meta, blobs=blobs, clock=clock)
 
 
 async def close_container(container: Container) -> None:
@@ -302,78 +239,3 @@ async def close_container(container: Container) -> None:
     core = container.core
     for provider in (core.upstream, core.metadata_store, core.blob_store):
         await provider().close()
-
-
-class Services:
-    """Typed access to the shared products (ports, uploads, access control) for the HTTP edge.
-
-    Litestar validates handler parameters by type; a dependency-injector
-    container instance is a ``DynamicContainer``, so handlers receive this
-    plain wrapper instead and get precise types for every port. Every product
-    is a singleton, so each is looked up once and kept (hot paths read several
-    per request); override providers before the first request. It names no
-    format: each format's HTTP package reads its facade from its own container
-    (``services.container.<format>.registry()``), so a new format adds nothing here.
-    """
-
-    def __init__(self, container: Container) -> None:
-        self.container = container
-
-    @cached_property
-    def settings(self) -> Settings:
-        return self.container.settings()
-
-    @cached_property
-    def blobs(self) -> BlobStore:
-        product: BlobStore = self.container.core.blob_store()
-        return product
-
-    @cached_property
-    def meta(self) -> MetadataStore:
-        product: MetadataStore = self.container.core.metadata_store()
-        return product
-
-    @cached_property
-    def upstream(self) -> Upstream:
-        product: Upstream = self.container.core.upstream()
-        return product
-
-    @cached_property
-    def uploads(self) -> UploadSessions:
-        product: UploadSessions = self.container.core.uploads()
-        return product
-
-    @cached_property
-    def authenticator(self) -> Authenticator:
-        product: Authenticator = self.container.auth.authenticator()
-        return product
-
-    @cached_property
-    def tokens(self) -> TokenService:
-        product: TokenService = self.container.auth.tokens()
-        return product
-
-    @cached_property
-    def sessions(self) -> SessionTokens:
-        product: SessionTokens = self.container.auth.sessions()
-        return product
-
-    @cached_property
-    def activity(self) -> ActivityLog:
-        product: ActivityLog = self.container.auth.activity()
-        return product
-
-    @cached_property
-    def access_policy(self) -> AccessPolicy:
-        product: AccessPolicy = self.container.auth.policy()
-        return product
-
-    @cached_property
-    def rate_limiter(self) -> RateLimiter:
-        product: RateLimiter = self.container.auth.rate_limiter()
-        return product
-
-    @cached_property
-    def users(self) -> UserDirectory:
-        product: UserDirectory = self.container.auth.users()
-        return product

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import multiprocessing
 import resource
 import signal
 import time
@@ -299,12 +300,17 @@ def _run_granian(settings: Settings, limits: ConnectionLimits) -> int:
 
     from entrypoints.http.observability import configure_logging
 
+    if settings.worker_count > 1:
+        # Fresh interpreters, as uvicorn starts them: a forked worker would keep the
+        # per-process metric values prometheus-client chose when this process first
+        # imported it, before the shared multiprocess directory was named.
+        multiprocessing.set_start_method("spawn", force=True)
     server = Granian(
         TARGET,
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
-        workers=settings.workers,
+        workers=settings.worker_count,
         factory=True,
         log_level=LogLevels(settings.log_level),
         log_access=False,
@@ -341,7 +347,7 @@ def _run_uvicorn(settings: Settings, limits: ConnectionLimits) -> int:
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
+        workers=settings.worker_count,
         loop="uvloop",
         # by import path, so spawned workers load the same class
         http=f"{__name__}:{BoundedHttpToolsProtocol.__name__}",

@@ -48,7 +48,12 @@ class HtpasswdUsers:
         self._checked = 0.0
         self._key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, float] = OrderedDict()
+        self._generation = 0
         self._reload(force=True)
+
+    def generation(self) -> int:
+        self._reload()
+        return self._generation
 
     def __contains__(self, username: object) -> bool:
         self._reload()
@@ -92,6 +97,7 @@ class HtpasswdUsers:
         except FileNotFoundError:
             if self._entries:
                 _log.warning("htpasswd file disappeared; no user can log in")
+                self._generation += 1
             self._entries, self._stamp = {}, None
             return
         stamp = (st.st_mtime, st.st_size)
@@ -107,5 +113,7 @@ class HtpasswdUsers:
                 _log.warning("htpasswd line %d is not a bcrypt entry; ignored", number)
                 continue
             entries[user] = ("$2b$" + hashed[4:]).encode("ascii")
+        if entries != self._entries:
+            self._generation += 1
         self._entries, self._stamp = entries, stamp
         self._verified.clear()

@@ -42,6 +42,7 @@ class LimitsRateLimiter:
         self._blocked: dict[tuple[str, str], float] = {}
         options = {"implementation": "redispy"} if "redis" in storage_url.split(":", 1)[0] else {}
         storage = storage_from_string(_async_url(storage_url), **options)
+        self._storage = storage
         self._exact = MovingWindowRateLimiter(storage)
         self._approximate = SlidingWindowCounterRateLimiter(storage)
 
@@ -85,6 +86,14 @@ class LimitsRateLimiter:
         except Exception as exc:  # the storage library raises its own driver errors
             raise Transient(f"rate-limit storage failed: {type(exc).__name__}") from exc
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def check(self) -> None:
+        try:
+            alive = await self._storage.check()  # type: ignore[misc]  # async storages
+        except Exception as exc:  # the storage library raises its own driver errors
+            raise Transient(f"rate-limit storage failed: {type(exc).__name__}") from exc
+        if not alive:
+            raise Transient("rate-limit storage does not answer")
 
     def _limiter(self, budget: str) -> MovingWindowRateLimiter | SlidingWindowCounterRateLimiter:
         return self._exact if self._batch[budget] == 1 else self._approximate

@@ -23,7 +23,7 @@ import msgspec
 
 from domain.auth.model import ApiToken, Role, Scope
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from domain.keys import token_key
+from domain.keys import REVOCATIONS_KEY, token_key
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
 
 __all__ = ["TOKEN_PREFIX", "TokenService"]
@@ -142,7 +142,19 @@ class TokenService:
                 )
             except Conflict:
                 continue
+            await self._meta.put(REVOCATIONS_KEY, token_id.encode())
             return record
+
+    async def revocations(self) -> int:
+        """A number that moves with every revocation, in every process over this store.
+
+        Caches of proven credentials compare it to drop what a revocation on
+        another replica ended.
+        """
+        try:
+            return (await self._meta.get(REVOCATIONS_KEY)).version
+        except NotFound:
+            return 0
 
     async def verify(self, presented: str) -> ApiToken:
         """The live token matching ``presented``; ``Unauthenticated`` otherwise."""

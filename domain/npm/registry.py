@@ -27,6 +27,7 @@ import msgspec
 
 from domain.codecs import json as bounded_json
 from domain.digests import Digest
+from domain.downloads import Download
 from domain.errors import Conflict, InvalidInput, NotFound, Transient
 from domain.npm.grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
 from domain.npm.publish import (
@@ -47,7 +48,7 @@ from domain.packages import (
     RenderCache,
     Snapshot,
 )
-from domain.ports import BlobReader, BlobStore, Clock, MetadataStore, Upstream
+from domain.ports import BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import CachedDocument, PullThrough
 from domain.shadowing import hosted_unless, shadowed
 from domain.uploads import StagedBlob, UploadSessions
@@ -57,7 +58,6 @@ __all__ = [
     "AuditAnswer",
     "NpmRegistry",
     "Rendered",
-    "Tarball",
     "empty_audit",
 ]
 
@@ -114,13 +114,10 @@ class Rendered(msgspec.Struct, frozen=True, kw_only=True):
     proxied ones (NORA would not look upstream before then anyway)."""
 
 
-class Tarball(msgspec.Struct, kw_only=True):
-    """A tarball to send: an opened blob, or a live upstream stream that caches itself."""
-
-    size: int | None
-    reader: BlobReader | None = None
-    stream: AsyncIterator[bytes] | None = None
-    sha512: str | None = None
+def _tarball(filename: str, key: str, size: int, sri: str | None) -> Download:
+    """A stored tarball; its sha512 (when known) is its ETag, since tarballs never change."""
+    etag = f'"{sri}"' if sri else None
+    return Download(filename=filename, key=key, size=size, etag=etag)
 
 
 class AuditAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -186,7 +183,7 @@ class NpmRegistry:
             latest_tag="latest",
             version_order=semver_key,
         )
-        self._blobs = blobs
+        self.blobs = blobs
         self._clock = clock
         self._upstream = upstream
         self._upstream_url = upstream_url.rstrip("/")
@@ -229,7 +226,7 @@ class NpmRegistry:
             hosted_here=_HOSTED_HERE,
         )
 
-    async def tarball(self, name: str, filename: str) -> Tarball:
+    async def tarball(self, name: str, filename: str) -> Download:
         """GET /npm/<name>/-/<file>.tgz: from the index, or through the cache.
 
         Without an upstream, a name never hosted answers as a missing file
@@ -278,13 +275,13 @@ class NpmRegistry:
             raise NotFound(f"version {spec[:100]!r} not found", subject="version")
         return self._manifest(snap, version, base)
 
-    async def _hosted_tarball(self, name: NpmName, filename: str) -> Tarball:
+    async def _hosted_tarball(self, name: NpmName, filename: str) -> Download:
         snap = await self.index.get(name.full)
         found = snap.find_file(filename)
         if found is None:
             raise NotFound(f"{filename[:100]} not found", subject="file")
         file = found[1]
-        return Tarball(size=file.size, reader=await self.index.open(file), sha512=_sri(file))
+        return _tarball(filename, file.blob_key, file.size, _sri(file))
 
     async def _hosted_dist_tags(self, name: NpmName) -> dict[str, str]:
         snap = await self.index.get(name.full)
@@ -609,7 +606,7 @@ class NpmRegistry:
             return {}
         return {k: v for k, v in tags.items() if isinstance(v, str)}
 
-    async def _proxied_tarball(self, name: NpmName, filename: str) -> Tarball:
+    async def _proxied_tarball(self, name: NpmName, filename: str) -> Download:
         assert self._proxy is not None
         key = f"tarballs/{name.full}/{filename}"
         cached = await self._proxy.cached_file(key)
@@ -621,13 +618,12 @@ class NpmRegistry:
         else:
             source = None
         if source is not None and source.stream is not None:
-            return Tarball(size=source.size, stream=source.stream)
+            return Download(filename=filename, size=source.size, stream=source.stream)
         found = cached if source is None else source.cached
         assert found is not None
-        reader = await self._blobs.open(found.key)
         sha512 = found.digests.get("sha512")
         sri = Digest.parse(sha512).sri() if sha512 else None
-        return Tarball(size=found.size, reader=reader, sha512=sri)
+        return _tarball(filename, found.key, found.size, sri)
 
     async def _upstream_tarball(self, name: NpmName, filename: str) -> tuple[str, Digest | None]:
         for abbreviated in (True, False):

@@ -26,7 +26,8 @@ from domain.errors import DigestMismatch, NotFound
 from domain.oci.grammar import Reference
 from domain.oci.manifests import Descriptor, ParsedManifest
 from domain.oci.proxy import OciProxy
-from domain.oci.service import ManifestService, Page, ReferrersPage, StoredManifest
+from domain.oci.service import ManifestService, Page, ReferrersPage, StoredManifest, TagDoc
+from domain.ports import BlobStore
 from domain.shadowing import hosted_unless, shadowed
 from domain.uploads import StoredBlob, UploadSession, UploadSessions
 
@@ -53,11 +54,18 @@ class OciRegistry:
         manifests: the hosted repositories.
         uploads: resumable, verified writes.
         proxy: the pull-through cache; None when no upstream is configured.
+        blobs: where blob bytes live; public so the edge can send local files itself.
     """
 
     def __init__(
-        self, manifests: ManifestService, uploads: UploadSessions, proxy: OciProxy | None = None
+        self,
+        manifests: ManifestService,
+        uploads: UploadSessions,
+        proxy: OciProxy | None = None,
+        *,
+        blobs: BlobStore,
     ) -> None:
+        self.blobs = blobs
         self._manifests = manifests
         self._uploads = uploads
         self._proxy = proxy
@@ -153,6 +161,17 @@ class OciRegistry:
     def referrers_index(descriptors: list[Descriptor]) -> bytes:
         """The OCI image index a referrers request answers with."""
         return ManifestService.referrers_index(descriptors)
+
+    async def is_hosted(self, name: str) -> bool:
+        """Whether anything was ever pushed to ``name`` here (no upstream is asked)."""
+        return await self._manifests.exists(name)
+
+    async def hosted_tags(self, name: str) -> list[tuple[str, TagDoc]]:
+        """Every hosted tag of ``name`` with its document (digest, push time), in tag order.
+
+        For displays: one scan, no manifest read; empty for a name never pushed here.
+        """
+        return [(tag, doc) for tag, doc, _ in await self._manifests.tag_docs(name)]
 
     # --- writes: hosted only ----------------------------------------------------
 

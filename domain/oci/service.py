@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Final
 
 import msgspec
@@ -34,7 +35,7 @@ from domain.oci.manifests import (
     parse_manifest,
 )
 from domain.oci.media import OCI_INDEX
-from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobReader, BlobStore, MetadataStore
+from domain.ports import MUST_NOT_EXIST, BlobInfo, BlobReader, BlobStore, Clock, MetadataStore
 from domain.uploads import StoredBlob
 
 __all__ = [
@@ -57,12 +58,6 @@ REFERRERS_PAGE_BYTES: Final = MAX_MANIFEST_SIZE - 64 * 1024
 """A referrers answer is an index: it must stay under the manifest size clients accept."""
 
 
-class TagDoc(msgspec.Struct, frozen=True, kw_only=True):
-    """A tag: the digest it points at."""
-
-    digest: str
-
-
 class ManifestDoc(msgspec.Struct, frozen=True, kw_only=True):
     """A manifest in a repository; its bytes are at ``blob_key(sha256)``."""
 
@@ -70,6 +65,21 @@ class ManifestDoc(msgspec.Struct, frozen=True, kw_only=True):
     size: int
     sha256: str
     subject: str | None = None
+
+
+class TagDoc(msgspec.Struct, frozen=True, kw_only=True):
+    """A tag: the digest it points at, and that manifest's document.
+
+    The copy makes a pull by tag one metadata read instead of two; a manifest's
+    document never changes once written (its bytes are content-addressed), and
+    deleting the manifest deletes its tags. Tags written before the copy existed
+    have none and are resolved through the manifest's own document.
+    """
+
+    digest: str
+    manifest: ManifestDoc | None = None
+    pushed: datetime | None = None
+    """When the tag was last pointed at its manifest (None: written before it was kept)."""
 
 
 class BlobLink(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +134,7 @@ class ManifestService:
         meta: tags, links and indexes.
         delete_enabled: when false every delete raises ``Unsupported``.
         manifest_cache_bytes: budget of the in-process LRU of manifest bytes.
+        clock: stamps each tag with its push time (retention ranks tags by it).
     """
 
     def __init__(
@@ -133,9 +144,11 @@ class ManifestService:
         *,
         delete_enabled: bool = True,
         manifest_cache_bytes: int = DEFAULT_MANIFEST_CACHE_BYTES,
+        clock: Clock | None = None,
     ) -> None:
         self._blobs = blobs
         self._meta = meta
+        self._clock = clock
         self.delete_enabled = delete_enabled
         self.manifest_cache = ManifestCache(manifest_cache_bytes)
 
@@ -243,7 +256,14 @@ class ManifestService:
             )
         if isinstance(reference, str):
             await self._meta.put(
-                keys.oci_tag_key(name, reference), _enc.encode(TagDoc(digest=str(digest)))
+                keys.oci_tag_key(name, reference),
+                _enc.encode(
+                    TagDoc(
+                        digest=str(digest),
+                        manifest=doc,
+                        pushed=self._clock.now() if self._clock is not None else None,
+                    )
+                ),
             )
         await self._ensure_repository(name)
         return manifest
@@ -258,6 +278,8 @@ class ManifestService:
             except NotFound:
                 raise await self._unknown_manifest(name, reference) from None
             digest = Digest.parse(tag.digest)
+            if tag.manifest is not None:
+                return digest, tag.manifest
         else:
             digest = reference
         try:
@@ -301,6 +323,9 @@ class ManifestService:
             except NotFound:
                 raise await self._unknown_manifest(name, reference) from None
             return
+        await self._remove_manifest(name, reference)
+
+    async def _remove_manifest(self, name: str, reference: Digest) -> None:
         digest, doc = await self.resolve(name, reference)
         await self._meta.delete(keys.oci_manifest_key(name, digest))
         if doc.subject:
@@ -320,6 +345,44 @@ class ManifestService:
             if page.next_after is None:
                 break
             after = page.next_after
+
+    async def tag_docs(self, name: str) -> list[tuple[str, TagDoc, int]]:
+        """Every tag of ``name`` with its document and metadata version, in tag order."""
+        prefix = keys.oci_tags_prefix(name)
+        found: list[tuple[str, TagDoc, int]] = []
+        after: str | None = None
+        while True:
+            page = await self._meta.scan(prefix, after=after, limit=_SCAN_PAGE)
+            found.extend(
+                (doc.key[len(prefix) :], _tag_dec.decode(doc.value), doc.version)
+                for doc in page.items
+            )
+            if page.next_after is None:
+                return found
+            after = page.next_after
+
+    async def tag_doc(self, name: str, tag: str) -> tuple[TagDoc, int]:
+        """One tag's document and metadata version; ``NotFound`` when absent."""
+        doc = await self._meta.get(keys.oci_tag_key(name, tag))
+        return _tag_dec.decode(doc.value), doc.version
+
+    async def untag(self, name: str, tag: str, version: int) -> bool:
+        """Remove ``tag`` if it is still at metadata ``version`` (an operator's removal,
+        allowed whatever ``delete_enabled`` says); False when it moved or went."""
+        try:
+            await self._meta.delete(keys.oci_tag_key(name, tag), expected=version)
+        except (NotFound, Conflict):
+            return False
+        return True
+
+    async def drop_manifest(self, name: str, digest: Digest) -> bool:
+        """Remove a manifest by digest with its tags and referrer entry, as a delete by
+        digest does, whatever ``delete_enabled`` says; False when it is not there."""
+        try:
+            await self._remove_manifest(name, digest)
+        except NotFound:
+            return False
+        return True
 
     async def referrers(
         self, name: str, subject: Digest, artifact_type: str | None = None

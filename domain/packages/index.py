@@ -70,6 +70,18 @@ _version_decoder = msgspec.msgpack.Decoder(PackageVersion)
 _summary_decoder = msgspec.msgpack.Decoder(PackageSummary)
 
 
+class _Counted(msgspec.Struct):
+    """Just enough of a head (either layout) to count its versions."""
+
+    name: str
+    refs: dict[str, int] = {}
+    versions: dict[str, msgspec.Raw] = {}
+    deleted: bool = False
+
+
+_counted_decoder = msgspec.msgpack.Decoder(_Counted)
+
+
 class _Moved(Exception):
     """A version document named by the head read is gone: the head moved on; read it again."""
 
@@ -79,25 +91,36 @@ class Snapshot:
 
     ``etag(variant)`` is a strong ETag that changes with every write to the
     package; ``variant`` distinguishes renderings of the same version (full or
-    abbreviated npm packument, JSON or HTML simple page). Snapshots are shared
-    between requests: read-only.
+    abbreviated npm packument, JSON or HTML simple page). It carries a checksum
+    of the head document as well as its version: versions start again in a
+    store restored from a backup, and a client's ETag from before must not
+    match different content there. Snapshots are shared between requests:
+    read-only.
     """
 
-    __slots__ = ("_files", "key", "package", "refs", "version")
+    __slots__ = ("_files", "key", "package", "refs", "stamp", "version")
 
     def __init__(
-        self, key: str, version: int, package: Package, refs: Mapping[str, int] | None = None
+        self,
+        key: str,
+        version: int,
+        package: Package,
+        refs: Mapping[str, int] | None = None,
+        *,
+        stamp: int = 0,
     ) -> None:
         self.key = key
         self.version = version
+        self.stamp = stamp
+        """crc32 of the stored head document."""
         self.package = package
         self.refs: Mapping[str, int] = refs or {}
         """Version -> id of its document (empty in layout 1)."""
         self._files: dict[str, tuple[PackageVersion, PackageFile]] | None = None
 
     def etag(self, variant: str = "") -> str:
-        """``"<key hash>-<version>[-variant]"``, quoted as HTTP wants it."""
-        tag = f"{zlib.crc32(self.key.encode()):08x}-{self.version}"
+        """``"<key hash>-<version>-<head checksum>[-variant]"``, quoted as HTTP wants it."""
+        tag = f"{zlib.crc32(self.key.encode()):08x}-{self.version}-{self.stamp:08x}"
         return f'"{tag}-{variant}"' if variant else f'"{tag}"'
 
     def part_id(self, version: str) -> int | str:
@@ -185,6 +208,7 @@ class PackageIndex:
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
         self._listing: Listing | None = None
         self._searchable: tuple[Listing, list[_Searchable]] | None = None
+        self._counts: tuple[int, dict[str, int]] | None = None
 
     # ------------------------------------------------------------------ keys
 
@@ -252,6 +276,61 @@ class PackageIndex:
         if generation is not None:
             self._listing = listing
         return listing
+
+    async def page(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 50,
+        visible: Callable[[str], bool] | None = None,
+    ) -> tuple[list[PackageSummary], bool]:
+        """Live packages after the one named ``after``, in key order: at most ``limit``, and
+        whether more follow.
+
+        For browsing: it reads only the heads it returns (plus those ``visible`` rejects),
+        straight from the store, so a page costs the same in a registry of any size and
+        right after a change (unlike :meth:`listing`, rebuilt once per generation).
+        ``InvalidInput`` (subject "name") when ``after`` is no usable name.
+        """
+        cursor = None if after is None else self.key(after)
+        found: list[PackageSummary] = []
+        batch = limit + 1 if visible is None else max(limit + 1, 200)
+        while True:
+            page = await self._meta.scan(self._prefix, after=cursor, limit=batch)
+            for doc in page.items:
+                summary = _summary_decoder.decode(doc.value)
+                if summary.deleted or (visible is not None and not visible(summary.name)):
+                    continue
+                if len(found) == limit:
+                    return found, True
+                found.append(summary)
+            if page.next_after is None:
+                return found, False
+            cursor = page.next_after
+
+    async def version_counts(self) -> Mapping[str, int]:
+        """Live package display name -> number of versions; scanned once per generation.
+
+        For overviews (the dashboard): one scan of the heads, reading no version document.
+        """
+        generation = await self._generation.current()
+        cached = self._counts
+        if cached is not None and generation is not None and cached[0] == generation:
+            return cached[1]
+        counts: dict[str, int] = {}
+        cursor: str | None = None
+        while True:
+            page = await self._meta.scan(self._prefix, after=cursor, limit=1000)
+            for doc in page.items:
+                head = _counted_decoder.decode(doc.value)
+                if not head.deleted:
+                    counts[head.name] = len(head.refs) or len(head.versions)
+            if page.next_after is None:
+                break
+            cursor = page.next_after
+        if generation is not None:
+            self._counts = (generation, counts)
+        return counts
 
     async def search(
         self,
@@ -547,9 +626,8 @@ class PackageIndex:
                             expected=MUST_NOT_EXIST,
                         )
                         written.append(ident)
-                    version = await self._meta.put(
-                        key, _encoder.encode(_stored(changed, refs)), expected=expected
-                    )
+                    payload = _encoder.encode(_stored(changed, refs))
+                    version = await self._meta.put(key, payload, expected=expected)
                 except Conflict:
                     await self._drop(key, written)
                     await anyio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
@@ -559,7 +637,7 @@ class PackageIndex:
                         await self._drop(key, written)
                     raise
                 committed()
-            snap = Snapshot(key, version, changed, refs)
+            snap = Snapshot(key, version, changed, refs, stamp=zlib.crc32(payload))
             if before is not None and touched is not None:
                 snap._files = before._next_file_index(changed, touched)
             self._remember(snap)
@@ -575,12 +653,13 @@ class PackageIndex:
             self._snapshots.move_to_end(doc.key)
             return cached
         head = _head_decoder.decode(doc.value)
+        stamp = zlib.crc32(doc.value)
         if head.versions or not head.refs:  # layout 1, or no versions
-            snap = Snapshot(doc.key, doc.version, _package(head, dict(head.versions)))
+            snap = Snapshot(doc.key, doc.version, _package(head, dict(head.versions)), stamp=stamp)
         elif cached is None or len(cached.refs) != len(cached.package.versions):
             fetched = await self._fetch(doc.key, set(head.refs.values()))
             versions = {version: fetched[ident] for version, ident in head.refs.items()}
-            snap = Snapshot(doc.key, doc.version, _package(head, versions), head.refs)
+            snap = Snapshot(doc.key, doc.version, _package(head, versions), head.refs, stamp=stamp)
         else:  # patch the versions this process has with those whose document changed
             new = head.refs.items() - cached.refs.items()
             fetched = await self._fetch(doc.key, {ident for _, ident in new}) if new else {}
@@ -591,7 +670,7 @@ class PackageIndex:
                 versions[version] = fetched[ident]
             if list(versions) != list(head.refs):
                 versions = {version: versions[version] for version in head.refs}
-            snap = Snapshot(doc.key, doc.version, _package(head, versions), head.refs)
+            snap = Snapshot(doc.key, doc.version, _package(head, versions), head.refs, stamp=stamp)
         self._remember(snap)
         return snap
 

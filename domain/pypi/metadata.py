@@ -19,6 +19,8 @@ __all__ = [
     "CoreMetadata",
     "FileMeta",
     "ReleaseMeta",
+    "kept_file_meta",
+    "kept_release_meta",
     "parse_core_metadata",
 ]
 
@@ -96,3 +98,23 @@ class FileMeta(msgspec.Struct, kw_only=True, omit_defaults=True):
     requires_python: str = ""
     metadata_sha256: str = ""
     """sha256 of the extracted METADATA (wheels only); its bytes are a blob by that digest."""
+
+
+_kept_release = msgspec.msgpack.Decoder(ReleaseMeta)
+_kept_file = msgspec.msgpack.Decoder(FileMeta)
+
+
+def kept_release_meta(raw: bytes) -> ReleaseMeta:
+    """A version's stored :class:`ReleaseMeta` (empty when absent or unreadable), for displays."""
+    try:
+        return _kept_release.decode(raw) if raw else ReleaseMeta()
+    except msgspec.DecodeError:
+        return ReleaseMeta()
+
+
+def kept_file_meta(raw: bytes) -> FileMeta:
+    """A file's stored :class:`FileMeta` (``packagetype`` empty when absent), for displays."""
+    try:
+        return _kept_file.decode(raw) if raw else FileMeta(packagetype="")
+    except msgspec.DecodeError:
+        return FileMeta(packagetype="")

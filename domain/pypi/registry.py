@@ -37,6 +37,7 @@ import msgspec
 from domain.codecs.multipart import MultipartReader, boundary_of
 from domain.codecs.zipread import read_directory, read_member
 from domain.digests import ALGORITHMS, Digest
+from domain.downloads import Download
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NotFound, TooLarge
 from domain.keys import blob_key, pypi_retired_key
 from domain.packages import (
@@ -135,17 +136,6 @@ class Rendered(msgspec.Struct, frozen=True, kw_only=True):
     etag: str
 
 
-class Download(msgspec.Struct, kw_only=True):
-    """A file to send: stored bytes at ``key``, or a live upstream ``stream``."""
-
-    filename: str
-    content_type: str
-    etag: str | None = None
-    key: str | None = None
-    size: int | None = None
-    stream: AsyncIterator[bytes] | None = None
-
-
 def file_content_type(filename: str) -> str:
     """What a distribution file is served as (never with a Content-Encoding)."""
     for suffix, kind in _CONTENT_TYPES.items():
@@ -234,7 +224,7 @@ class PypiRegistry:
     ) -> None:
         self.index = index
         self._meta = meta
-        self._blobs = blobs
+        self.blobs = blobs
         self._uploads = uploads
         self._clock = clock
         self._proxy = proxy if upstreams else None
@@ -355,7 +345,9 @@ class PypiRegistry:
 
     async def _proxied_page(self, normal: str, media_type: str) -> Rendered:
         doc = await self._upstream_doc(normal)
-        etag = f'"p{zlib.crc32(normal.encode()):08x}-{doc.version}-{media_type.rsplit("/", 1)[-1]}"'
+        content = (doc.sha256 or "")[:16]  # versions start again in a restored store
+        variant = media_type.rsplit("/", 1)[-1]
+        etag = f'"p{zlib.crc32(normal.encode()):08x}-{doc.version}-{content}-{variant}"'
         cache_key = f"proxy/{normal}"
         body = self._renders.get(cache_key, media_type, doc.version)
         if body is not None:
@@ -642,7 +634,7 @@ class PypiRegistry:
         except BaseException:
             for key in new_keys:
                 with contextlib.suppress(NotFound):
-                    await self._blobs.delete(key)
+                    await self.blobs.delete(key)
             raise
         found = published.find_file(filename)
         assert found is not None
@@ -656,7 +648,7 @@ class PypiRegistry:
 
     async def _exists(self, key: str) -> bool:
         try:
-            await self._blobs.stat(key)
+            await self.blobs.stat(key)
         except NotFound:
             return False
         return True
@@ -668,7 +660,7 @@ class PypiRegistry:
         key, size = stored.info.key, stored.info.size
 
         async def read(start: int, end: int) -> bytes:
-            reader = await self._blobs.open(key, start, end)
+            reader = await self.blobs.open(key, start, end)
             return b"".join([chunk async for chunk in reader])
 
         entries = await read_directory(read, size)

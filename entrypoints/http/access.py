@@ -33,9 +33,12 @@ from prometheus_client import Counter
 
 from domain import errors as e
 from domain.auth.activity import ActivityEvent
+from domain.auth.authenticator import Authenticator
 from domain.auth.model import ANONYMOUS, Principal, Role
-from entrypoints.container import Services
+from entrypoints.config import Settings
+from entrypoints.container import Container
 from entrypoints.http.bodies import bound_body
+from entrypoints.http.deps import container_of
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import BASIC_CHALLENGE, Formats
 
@@ -127,8 +130,7 @@ def readable(request: Request[Any, Any, Any], fmt: str) -> Callable[[str], bool]
     Every listing of names (catalogs, searches, index pages) passes its
     results through this, so a scoped credential sees only what it may read.
     """
-    services: Services = request.app.state["services"]
-    policy = services.access_policy
+    policy = container_of(request.app).auth.policy()
     principal = principal_of(request)
     if principal.from_session:  # a listing is bounded by the credential, not the grants
         principal = msgspec.structs.replace(principal, scopes=principal.bounds, via="bounds")
@@ -139,16 +141,16 @@ def readable(request: Request[Any, Any, Any], fmt: str) -> Callable[[str], bool]
 
 def require(request: Request[Any, Any, Any], needed: Role, fmt: str, name: str) -> None:
     """Check a name the guard could not see (one inside a body): raise AccessDenied."""
-    services: Services = request.app.state["services"]
     try:
-        services.access_policy.check(principal_of(request), needed, fmt, name)
+        container_of(request.app).auth.policy().check(principal_of(request), needed, fmt, name)
     except (e.Unauthenticated, e.Forbidden) as exc:
         raise AccessDenied(exc, fmt, name, needed) from None
 
 
-async def check_access(scope: Any, services: Services) -> None:
+async def check_access(scope: Any, container: Container) -> None:
     """Authenticate, rate-limit and authorise one request (see the module docstring)."""
-    policy = services.access_policy
+    auth = container.auth
+    policy = auth.policy()
     method = str(scope.get("method", "GET"))
     path = scope["path"]
     template = scope.get("path_template", "")
@@ -156,15 +158,15 @@ async def check_access(scope: Any, services: Services) -> None:
     needed = formats.role_for(template, method, path)
     fmt = formats.format_of(path)
     name = formats.name_of(path)
-    client = client_of(scope, services)
+    client = client_of(scope, container.settings())
     try:
-        principal = await _authenticate(scope, services, client)
+        principal = await _authenticate(scope, auth, client)
         scope.setdefault("state", {})[_STATE_KEY] = principal
         policy.check(principal, needed, fmt, name, scoped=template not in formats.unscoped)
         if needed is not None:
             budget = "read" if needed == R else "write"
             who = principal.token_id or (None if principal.anonymous else principal.name) or client
-            retry = await services.rate_limiter.hit(budget, who)
+            retry = await auth.rate_limiter().hit(budget, who)
             if retry is not None:
                 _RATE_LIMITED.labels(fmt, budget).inc()
                 raise e.RateLimited("too many requests", retry_after=retry, subject=budget)
@@ -175,14 +177,12 @@ async def check_access(scope: Any, services: Services) -> None:
         raise AccessDenied(exc, fmt, name, needed) from None
 
 
-def client_of(scope: Any, services: Services) -> str:
+def client_of(scope: Any, settings: Settings) -> str:
     """The request's client address, worked out once and kept in the request state."""
     state = scope.setdefault("state", {})
     client = state.get(_CLIENT_KEY)
     if client is None:
-        client = state[_CLIENT_KEY] = client_address(
-            scope, _trusted(services.settings.auth_trusted_proxies)
-        )
+        client = state[_CLIENT_KEY] = client_address(scope, _trusted(settings.auth_trusted_proxies))
     return str(client)
 
 
@@ -208,14 +208,41 @@ class _CredentialCache:
     passwords each time); re-checking it every time would cost a bcrypt
     cache probe or a token lookup per request. Entries live ``ttl`` seconds,
     keyed by the header itself (it is in this process's memory for the
-    request anyway), so a revoked token stops working at once in the process
-    that revoked it (which clears the cache) and within ``ttl`` everywhere else.
+    request anyway). A revoked token stops working at once in the process that
+    revoked it (which clears the cache), and within ``revocation_poll`` seconds
+    in every other worker and replica: each compares the store's revocation
+    mark at most that often and drops everything when it moved. A changed
+    password or a removed user clears it as soon as the user directory sees the
+    change (it re-reads its file within a second); each replica reads its own.
     """
 
-    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+    def __init__(self, ttl: float = 5.0, size: int = 10_000, revocation_poll: float = 1.0) -> None:
         self.ttl = ttl
         self.size = size
+        self.revocation_poll = revocation_poll
         self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._mark: int | None = None
+        self._users: int | None = None
+        self._next_poll = 0.0
+
+    async def follow_revocations(self, tokens: Any, users: Any) -> None:
+        """Drop every entry when the users changed here, or a revocation happened anywhere
+        since the last look."""
+        generation = users.generation()
+        if generation != self._users:
+            self._entries.clear()
+            self._users = generation
+        now = time.monotonic()
+        if now < self._next_poll:
+            return
+        self._next_poll = now + self.revocation_poll
+        try:
+            mark = await tokens.revocations()
+        except e.Transient:
+            mark = None  # cannot tell: trust nothing cached
+        if mark != self._mark or mark is None:
+            self._entries.clear()
+        self._mark = mark
 
     def get(self, header: str) -> Principal | None:
         entry = self._entries.get(header)
@@ -238,8 +265,6 @@ class _CredentialCache:
 
 
 _CREDENTIALS = _CredentialCache()
-_FAILED_LOGINS: OrderedDict[str, float] = OrderedDict()
-"""Clients with a recent failed login here: only they pay for a rate-limit check."""
 
 
 def forget_credentials() -> None:
@@ -254,27 +279,24 @@ def _authorization(scope: Any) -> str | None:
     return None
 
 
-async def _authenticate(scope: Any, services: Services, client: str) -> Principal:
+async def _authenticate(scope: Any, auth: Any, client: str) -> Principal:
     header = _authorization(scope)
     if header is None:
         return ANONYMOUS
+    await _CREDENTIALS.follow_revocations(auth.tokens(), auth.users())
     cached = _CREDENTIALS.get(header)
     if cached is not None:
         return cached
-    limiter = services.rate_limiter
-    failed_at = _FAILED_LOGINS.get(client)
-    if failed_at is not None and time.monotonic() - failed_at < 3600:
-        retry = await limiter.peek("login", client)
-        if retry is not None:
-            _RATE_LIMITED.labels(formats_of(scope).format_of(scope["path"]), "login").inc()
-            raise e.RateLimited("too many failed logins", retry_after=retry, subject="login")
+    limiter = auth.rate_limiter()
+    # Every uncached proof checks the login budget first: the budget may be shared with
+    # other replicas (Redis), where this client's failures happened.
+    retry = await limiter.peek("login", client)
+    if retry is not None:
+        _RATE_LIMITED.labels(formats_of(scope).format_of(scope["path"]), "login").inc()
+        raise e.RateLimited("too many failed logins", retry_after=retry, subject="login")
     try:
-        principal = await _credentials(header, services)
+        principal = await _credentials(header, auth.authenticator())
     except e.Unauthenticated:
-        _FAILED_LOGINS[client] = time.monotonic()
-        _FAILED_LOGINS.move_to_end(client)
-        while len(_FAILED_LOGINS) > 100_000:
-            _FAILED_LOGINS.popitem(last=False)
         retry = await limiter.hit("login", client)
         if retry is not None:
             _RATE_LIMITED.labels(formats_of(scope).format_of(scope["path"]), "login").inc()
@@ -286,12 +308,11 @@ async def _authenticate(scope: Any, services: Services, client: str) -> Principa
     return principal
 
 
-async def _credentials(header: str, services: Services) -> Principal:
+async def _credentials(header: str, authenticator: Authenticator) -> Principal:
     if len(header) > _MAX_AUTHORIZATION:
         raise e.Unauthenticated("authorization header is too long", subject="header")
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
-    authenticator = services.authenticator
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
@@ -346,15 +367,15 @@ def access_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        services: Services = scope["app"].state["services"]
-        if services.access_policy.enabled:
+        container = container_of(scope["app"])
+        if container.auth.policy().enabled:
             try:
-                await check_access(scope, services)
+                await check_access(scope, container)
             except AccessDenied as denied:
                 status = _status_of(denied.error)
                 await _record(scope, "rate_limited" if status == 429 else "denied", status)
                 raise
-        receive = bound_body(scope, receive, services.settings)
+        receive = bound_body(scope, receive, container.settings())
         method = scope.get("method", "")
         if method not in _WRITE_METHODS:
             await app(scope, receive, send)
@@ -384,14 +405,14 @@ def _status_of(error: e.NoraError) -> int:
 
 async def _record(scope: Any, action: str, status: int) -> None:
     app = scope.get("app")
-    services = app.state.get("services") if app is not None else None
-    if services is None:
+    container: Container | None = app.state.get("container") if app is not None else None
+    if container is None:
         return
     principal = scope.get("state", {}).get(_STATE_KEY, ANONYMOUS)
     path = scope["path"]
     formats = formats_of(scope)
     fmt = formats.format_of(path)
-    activity = services.activity
+    activity = container.auth.activity()
     try:
         await activity.record(
             ActivityEvent(
@@ -403,7 +424,7 @@ async def _record(scope: Any, action: str, status: int) -> None:
                 method=scope.get("method", ""),
                 path=path[:512],
                 status=status,
-                client=client_of(scope, services),
+                client=client_of(scope, container.settings()),
             )
         )
     except e.NoraError as exc:

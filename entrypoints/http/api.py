@@ -7,17 +7,20 @@ from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from domain import errors as e
 from domain.auth import delegation
-from domain.auth.activity import utc
+from domain.auth.activity import ActivityLog, utc
+from domain.auth.authenticator import Authenticator
 from domain.auth.model import Principal, Role, Scope
+from domain.auth.policy import AccessPolicy
+from domain.auth.tokens import TokenService
 from domain.codecs import json
-from entrypoints.container import Services
+from domain.ports import UserDirectory
 from entrypoints.http.access import AccessDenied, forget_credentials, principal_of
 from entrypoints.http.bodies import read_body
-from entrypoints.http.deps import ServicesDep
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import HttpFormat
 
@@ -57,18 +60,20 @@ def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
     return domain_error_response(exc)
 
 
-def _owner_role(services: Services, caller: Principal, owner: str) -> Role | None:
+def _owner_role(
+    users: UserDirectory, authenticator: Authenticator, caller: Principal, owner: str
+) -> Role | None:
     """The role ``owner`` holds, when someone other than the caller is named."""
     if caller.anonymous or owner == caller.name:
         return None
-    if owner not in services.users:
+    if owner not in users:
         raise e.InvalidInput(f"{owner!r} is not a user", subject="token")
-    return services.authenticator.role_of(owner)
+    return authenticator.role_of(owner)
 
 
-def _caller(request: Request[Any, Any, Any], services: Services) -> Principal:
+def _caller(request: Request[Any, Any, Any], policy: AccessPolicy) -> Principal:
     principal = principal_of(request)
-    if principal.anonymous and services.access_policy.enabled:
+    if principal.anonymous and policy.enabled:
         raise AccessDenied(e.Unauthenticated("authentication required"), "api", None, Role.READ)
     return principal
 
@@ -82,10 +87,15 @@ class ApiController(Controller):
 
     @post("/tokens", status_code=201)
     async def create_token(
-        self, request: Request[Any, Any, Any], services: ServicesDep
+        self,
+        request: Request[Any, Any, Any],
+        tokens: NamedDependency[TokenService],
+        policy: NamedDependency[AccessPolicy],
+        users: NamedDependency[UserDirectory],
+        authenticator: NamedDependency[Authenticator],
     ) -> dict[str, Any]:
         """POST /api/tokens: a new token, never beyond the caller's role, scopes or expiry."""
-        caller = _caller(request, services)
+        caller = _caller(request, policy)
         body = json.decode(await read_body(request, _BODY_LIMIT), NewToken, subject="token")
         role = Role.parse(body.role)
         owner = body.owner or caller.name
@@ -97,9 +107,9 @@ class ApiController(Controller):
             expires_in=None if days is None else timedelta(days=days),
             now=datetime.now(UTC),
             owner=owner,
-            owner_role=_owner_role(services, caller, owner),
+            owner_role=_owner_role(users, authenticator, caller, owner),
         )
-        secret, record = await services.tokens.create(
+        secret, record = await tokens.create(
             grant.owner,
             grant.role,
             scopes=grant.scopes,
@@ -113,38 +123,43 @@ class ApiController(Controller):
     async def list_tokens(
         self,
         request: Request[Any, Any, Any],
-        services: ServicesDep,
+        tokens: NamedDependency[TokenService],
+        policy: NamedDependency[AccessPolicy],
         owner: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """GET /api/tokens: the tokens the caller may manage (admins: everyone's, or ``?owner=``).
 
         A token that may not manage others sees only itself.
         """
-        caller = _caller(request, services)
+        caller = _caller(request, policy)
         is_admin = caller.anonymous or caller.role == Role.ADMIN
         wanted = owner if is_admin else caller.name
-        records = await services.tokens.list(wanted)
+        records = await tokens.list(wanted)
         return {"tokens": [token_view(r) for r in records if delegation.covers(caller, r)]}
 
     @delete("/tokens/{token_id:str}", status_code=200)
     async def revoke_token(
-        self, request: Request[Any, Any, Any], services: ServicesDep, token_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        tokens: NamedDependency[TokenService],
+        policy: NamedDependency[AccessPolicy],
+        token_id: FromPath[str],
     ) -> dict[str, Any]:
         """DELETE /api/tokens/<id>: revoke the caller itself, or a token it could have created."""
-        caller = _caller(request, services)
-        record = await services.tokens.get(token_id)
+        caller = _caller(request, policy)
+        record = await tokens.get(token_id)
         if not delegation.covers(caller, record):
             if record.owner == caller.name or caller.role == Role.ADMIN:
                 raise e.Forbidden("this credential cannot revoke a more powerful token")
             raise e.NotFound("unknown token", subject="token")
-        revoked = await services.tokens.revoke(token_id)
+        revoked = await tokens.revoke(token_id)
         forget_credentials()
         return token_view(revoked)
 
     @get("/activity")
     async def activity(
         self,
-        services: ServicesDep,
+        activity: NamedDependency[ActivityLog],
         actor: FromQuery[str | None] = None,
         action: FromQuery[str | None] = None,
         format: FromQuery[str | None] = None,
@@ -154,7 +169,7 @@ class ApiController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """GET /api/activity: writes and denials, newest first, filtered and paginated."""
-        page = await services.activity.query(
+        page = await activity.query(
             actor=actor,
             actions=[a for a in (action or "").split(",") if a],
             fmt=format,

@@ -5,22 +5,28 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import anyio
 from litestar import Litestar, Request, Response
 from litestar.config.app import AppConfig
-from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins import InitPluginProtocol
 
-from domain.errors import NoraError
+from domain.durations import parse_duration
+from domain.errors import Conflict, NoraError
+from domain.gc import GC_JOB, GcJob, GcReport, samples
+from domain.keys import gc_lease_key
+from domain.leases import Leases
+from domain.reports import Reports, read_reports
 from entrypoints import __version__
 from entrypoints.config import Settings, load_settings
-from entrypoints.container import Container, Services, build_container, close_container
+from entrypoints.container import Container, build_container, close_container
 from entrypoints.http.access import AccessDenied, access_middleware, render_denied
+from entrypoints.http.deps import dependencies
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import Formats
 from entrypoints.http.registry import FORMATS
@@ -29,10 +35,11 @@ __all__ = ["NoraPlugin", "create_app"]
 
 _log = logging.getLogger("nora")
 _SWEEP_INTERVAL = 600.0
+_GC_LEASE_TTL = timedelta(seconds=60)
 
 
 class NoraPlugin(InitPluginProtocol):
-    """Adds NORA's routers, its container as a dependency and its error mapping."""
+    """Adds NORA's routers, the container's products as dependencies and its error mapping."""
 
     def __init__(self, container: Container, formats: Formats = FORMATS) -> None:
         self.container = container
@@ -40,12 +47,10 @@ class NoraPlugin(InitPluginProtocol):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         container = self.container
-        services = Services(container)
         app_config.route_handlers.extend(self.formats.routers)
         app_config.state["formats"] = self.formats
-        app_config.dependencies["services"] = Provide(lambda: services, sync_to_thread=False)
-        app_config.signature_namespace.update({"Services": Services})
-        app_config.state["services"] = services
+        app_config.state["container"] = container
+        app_config.dependencies.update(dependencies(container))
         app_config.middleware.append(access_middleware)
         app_config.exception_handlers[AccessDenied] = render_denied
         app_config.exception_handlers[NoraError] = _handle_domain_error
@@ -101,6 +106,72 @@ async def _upkeep(container: Container) -> None:
         await anyio.sleep(_SWEEP_INTERVAL)
 
 
+async def _collect(container: Container, every: timedelta, grace: timedelta) -> None:
+    """Garbage collection every ``every`` (``NORA_GC_INTERVAL``), by one replica at a time.
+
+    Each round the replica whose timer fires takes the ``lease/gc/collector``
+    lease (skipping the round while another holds it, or when the last run,
+    by whichever replica, is younger than the interval), renews it while it
+    collects and publishes the figures ``/metrics`` shows. A failing round is
+    logged and the next one tries again: GC never takes the server down.
+    """
+    meta, clock = container.core.metadata_store(), container.core.clock()
+    leases = Leases(meta, clock, _GC_LEASE_TTL)
+    while True:
+        await anyio.sleep(every.total_seconds())
+        try:
+            last = [r.at for r in await read_reports(meta) if r.job == GC_JOB]
+            if last and clock.now() - last[0] < every * 0.9:
+                continue  # another replica collected during this interval
+            report = await _gc_round(container, leases, grace)
+        except NoraError as exc:
+            _log.warning("gc failed", extra={"fields": {"error": exc.detail}})
+        except Exception:  # a disk error, say: logged, and the next round tries again
+            _log.exception("gc failed")
+        else:
+            if report is None:
+                _log.info("gc skipped: another replica is collecting")
+                continue
+            fields = {
+                "deleted": report.plan.deleted,
+                "reclaimed_bytes": report.plan.deleted_bytes,
+                "blobs": report.plan.blobs,
+                "seconds": round(report.seconds, 3),
+            }
+            _log.info("gc done", extra={"fields": fields})
+
+
+async def _gc_round(container: Container, leases: Leases, grace: timedelta) -> GcReport | None:
+    """One scheduled run under the GC lease; None when another replica holds it."""
+    lease = await leases.acquire(gc_lease_key())
+    if lease is None:
+        return None
+
+    async def renew() -> None:
+        if leases.due(lease) and not await leases.renew(lease):
+            raise Conflict("the GC lease was taken over", subject="lease")
+
+    try:
+        job: GcJob = container.gc()
+        report = await job.run(grace=grace, heartbeat=renew)
+        meta, clock = container.core.metadata_store(), container.core.clock()
+        await Reports(meta, clock).publish(GC_JOB, samples(report))
+    finally:
+        with anyio.CancelScope(shield=True):
+            await leases.release(lease)
+    return report
+
+
+def _gc_schedule(settings: Settings) -> tuple[timedelta, timedelta] | None:
+    """(interval, grace) when scheduled GC is on (``NORA_GC_INTERVAL`` set and not 0)."""
+    if not settings.gc_interval:
+        return None
+    every = parse_duration(settings.gc_interval)
+    if every <= timedelta(0):
+        return None
+    return every, parse_duration(settings.gc_grace)
+
+
 def _lifespan(container: Container) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -120,6 +191,9 @@ def _lifespan(container: Container) -> Any:
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_upkeep, container)
+                schedule = _gc_schedule(settings)
+                if schedule is not None:
+                    tasks.start_soon(_collect, container, *schedule)
                 yield
                 tasks.cancel_scope.cancel()
         finally:

@@ -1,6 +1,6 @@
 """Every request body is bounded, in one place, whatever route reads it.
 
-Routes stream their bodies (a layer, a publish, an upload form), so a limit
+Routes stream their bodies (a large file, a publish, an upload form), so a limit
 that each route remembered to check was a limit some route forgot. The access
 middleware wraps ``receive`` (:func:`bound_body`) for every routed request with a body:
 
@@ -73,12 +73,15 @@ def too_large(limit: int, *, what: str = "request body", subject: str = "body") 
 
 def stream_body(
     request: Request[Any, Any, Any],
-    limit: int,
+    limit: int = _HUGE,
     *,
     what: str = "request body",
     subject: str = "body",
 ) -> AsyncIterator[bytes]:
     """The request body as it arrives, ``TooLarge`` past ``limit`` bytes.
+
+    Without a ``limit`` of its own, the app-wide bound (:func:`bound_body`)
+    is the only one.
 
     A Content-Length above the limit is refused here, before the caller
     starts anything with the stream (an upload, a staged file). Litestar's

@@ -2,9 +2,10 @@
 
 A format declares, once, in its own package: the URL prefixes it owns, its
 routers, the role each route needs, how a package or repository name is read
-from a path (for token scopes), and how a domain error is rendered for its
+from a path (for token scopes), how a domain error is rendered for its
 clients (refusals included: 401/403/429 come from the same renderer, plus the
-challenge its clients understand). The app factory, the access layer and the
+challenge its clients understand), its settings and its container. The app
+factory, the access layer, the settings loader, the composition root and the
 audit trail loop over :class:`Formats` and never name a format.
 """
 
@@ -19,6 +20,7 @@ from litestar import Request, Response
 
 from domain.auth.model import Role
 from domain.errors import NoraError
+from entrypoints.config import FormatSettings
 
 __all__ = ["BASIC_CHALLENGE", "READ_WRITE", "Formats", "HttpFormat", "PathRole"]
 
@@ -68,6 +70,11 @@ class HttpFormat:
     unscoped: frozenset[str] = frozenset()
     """Route templates about no package, where name scopes do not apply (managing tokens:
     ``domain.auth.delegation`` keeps what a scoped token mints inside its scopes)."""
+    settings: type[FormatSettings] | None = None
+    """Its own settings (``NORA_<NAME>_*``), read by ``entrypoints.config.load_settings``."""
+    container: type[Any] | None = None
+    """Its dependency-injector container (a ``core`` dependency and a ``registry``
+    provider, optionally ``chores`` for upkeep), composed into the root under ``name``."""
 
 
 class Formats:

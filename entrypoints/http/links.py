@@ -12,14 +12,14 @@ from typing import Any
 
 from litestar import Request
 
-from entrypoints.container import Services
+from entrypoints.http.deps import container_of
 
 __all__ = ["public_base"]
 
 
-def public_base(request: Request[Any, Any, Any], services: Services) -> str:
+def public_base(request: Request[Any, Any, Any]) -> str:
     """``NORA_PUBLIC_URL`` if set, else the request's own base URL; never a trailing slash."""
-    configured: str = services.settings.public_url
+    configured: str = container_of(request.app).settings().public_url
     if configured:
         return configured.rstrip("/")
     return str(request.base_url).rstrip("/")

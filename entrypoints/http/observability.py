@@ -2,11 +2,12 @@
 
 It wraps the whole app (not only matched routes), so 404s for unknown paths
 are counted and logged too. The route label is the template Litestar matched
-(``/v2/{path:path}``), never the raw path, keeping label cardinality bounded.
+(``/<prefix>/{path:path}``), never the raw path, keeping label cardinality bounded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+import msgspec
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -98,6 +100,52 @@ def _file_size(path: str) -> int:
         return 0
 
 
+class _Children:
+    """One route's metric children, looked up once: ``labels()`` costs a lock and a hash."""
+
+    __slots__ = ("bytes_in", "bytes_out", "latency", "requests")
+
+    def __init__(self, route: str, method: str, status: str) -> None:
+        self.requests = REQUESTS.labels(route, method, status)
+        self.latency = LATENCY.labels(route, method)
+        self.bytes_in = BYTES_IN.labels(route)
+        self.bytes_out = BYTES_OUT.labels(route)
+
+
+_CHILDREN: dict[tuple[str, str, int], _Children] = {}
+_STAMP: list[Any] = [-1, ""]
+"""The last whole second and its formatted timestamp (one strftime per second)."""
+
+
+def _timestamp(now: float) -> str:
+    second = int(now)
+    if second != _STAMP[0]:
+        _STAMP[0] = second
+        _STAMP[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_STAMP[1]}.{int((now - second) * 1000):03d}Z"
+
+
+def _write_access(fields: dict[str, Any]) -> None:
+    """One JSON line on stderr, the shape every other log line has.
+
+    Written directly rather than through ``logging``: a record, its caller
+    lookup and the formatter cost more than the request it describes. One
+    ``write`` of a short line is atomic, so workers sharing stderr never
+    interleave.
+    """
+    now = time.time()
+    line = {
+        "ts": _timestamp(now),
+        "level": "info",
+        "pid": os.getpid(),
+        "logger": "nora.access",
+        "msg": "request",
+        **fields,
+    }
+    with contextlib.suppress(OSError):  # stderr gone: the request itself succeeded
+        os.write(2, msgspec.json.encode(line) + b"\n")
+
+
 class ObservabilityMiddleware:
     """Counts, times and logs every HTTP request."""
 
@@ -110,22 +158,22 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        state = {"status": 500, "in": 0, "out": 0}
+        state = [500, 0, 0]  # status, bytes in, bytes out
 
         async def counting_receive() -> Any:
             message = await receive()
             if message["type"] == "http.request":
-                state["in"] += len(message.get("body", b""))
+                state[1] += len(message.get("body", b""))
             return message
 
         async def counting_send(message: Any) -> None:
             kind = message["type"]
             if kind == "http.response.start":
-                state["status"] = message["status"]
+                state[0] = message["status"]
             elif kind == "http.response.body":
-                state["out"] += len(message.get("body", b""))
+                state[2] += len(message.get("body", b""))
             elif kind == "http.response.pathsend":
-                state["out"] += _file_size(message.get("path", ""))
+                state[2] += _file_size(message.get("path", ""))
             await send(message)
 
         try:
@@ -134,26 +182,28 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "<unmatched>"
             method = scope["method"]
-            REQUESTS.labels(route, method, str(state["status"])).inc()
-            LATENCY.labels(route, method).observe(elapsed)
-            if state["in"]:
-                BYTES_IN.labels(route).inc(state["in"])
-            if state["out"]:
-                BYTES_OUT.labels(route).inc(state["out"])
+            status, received, sent = state
+            key = (route, method, status)
+            children = _CHILDREN.get(key)
+            if children is None:
+                children = _CHILDREN[key] = _Children(route, method, str(status))
+            children.requests.inc()
+            children.latency.observe(elapsed)
+            if received:
+                children.bytes_in.inc(received)
+            if sent:
+                children.bytes_out.inc(sent)
             if self.access_log and _access.isEnabledFor(logging.INFO):
                 client = scope.get("client")
-                _access.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "method": method,
-                            "path": scope.get("path", ""),
-                            "route": route,
-                            "status": state["status"],
-                            "bytes_in": state["in"],
-                            "bytes_out": state["out"],
-                            "duration_ms": round(elapsed * 1000, 3),
-                            "client": client[0] if client else None,
-                        }
-                    },
+                _write_access(
+                    {
+                        "method": method,
+                        "path": scope.get("path", ""),
+                        "route": route,
+                        "status": status,
+                        "bytes_in": received,
+                        "bytes_out": sent,
+                        "duration_ms": round(elapsed * 1000, 3),
+                        "client": client[0] if client else None,
+                    }
                 )

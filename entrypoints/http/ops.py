@@ -6,10 +6,13 @@ from typing import Any, Final
 
 import anyio
 from litestar import Controller, MediaType, Request, Response, get
+from litestar.di import NamedDependency
 
 from domain.errors import NoraError
+from domain.ports import BlobStore, MetadataStore, RateLimiter
+from domain.reports import read_reports, render_reports
 from entrypoints import __version__
-from entrypoints.http.deps import ServicesDep
+from entrypoints.config import Settings
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.observability import METRICS_CONTENT_TYPE, render_metrics
@@ -26,9 +29,8 @@ class OpsController(Controller):
     tags = ["operations"]
 
     @get("/health", media_type=MediaType.JSON, cache_control=None)
-    async def health(self, services: ServicesDep) -> dict[str, str]:
+    async def health(self, settings: NamedDependency[Settings]) -> dict[str, str]:
         """GET /health: the process is alive (no storage access)."""
-        settings = services.settings
         return {
             "status": "ok",
             "version": __version__,
@@ -37,12 +39,18 @@ class OpsController(Controller):
         }
 
     @get("/ready", media_type=MediaType.JSON)
-    async def ready(self, services: ServicesDep) -> Response[dict[str, object]]:
-        """GET /ready: storage and metadata answer; 503 otherwise."""
+    async def ready(
+        self,
+        blob_store: NamedDependency[BlobStore],
+        metadata_store: NamedDependency[MetadataStore],
+        rate_limiter: NamedDependency[RateLimiter],
+    ) -> Response[dict[str, object]]:
+        """GET /ready: storage, metadata and the rate-limit counters answer; 503 otherwise."""
         checks: dict[str, str] = {}
         for name, provider in (
-            ("storage", services.blobs),
-            ("metadata", services.meta),
+            ("storage", blob_store),
+            ("metadata", metadata_store),
+            ("rate_limits", rate_limiter),
         ):
             try:
                 with anyio.fail_after(_READY_TIMEOUT):
@@ -57,9 +65,20 @@ class OpsController(Controller):
         )
 
     @get("/metrics", media_type=METRICS_CONTENT_TYPE, include_in_schema=False)
-    async def metrics(self) -> Response[bytes]:
-        """GET /metrics: Prometheus text exposition."""
-        return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
+    async def metrics(self, metadata_store: NamedDependency[MetadataStore]) -> Response[bytes]:
+        """GET /metrics: this process's metrics, then the operator jobs' shared reports.
+
+        The reports (gc, retention: storage per format, bytes reclaimed) live in the
+        metadata store, so every replica shows the same figures whoever ran the job.
+        A store that does not answer costs the reports, never the process's metrics.
+        """
+        shared = b""
+        try:
+            with anyio.fail_after(_READY_TIMEOUT):
+                shared = render_reports(await read_reports(metadata_store))
+        except (NoraError, TimeoutError, OSError):
+            pass
+        return Response(render_metrics() + shared, media_type=METRICS_CONTENT_TYPE)
 
 
 def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:

@@ -41,3 +41,7 @@ class RateLimiterContract:
         allowed = sum(1 for answer in answers if answer is None)
         assert 1000 - 16 <= allowed <= 1000 + 16
         assert answers[-1] is not None
+
+    @pytest.mark.anyio
+    async def test_check_passes_while_the_storage_answers(self, limiter: RateLimiter) -> None:
+        await limiter.check()

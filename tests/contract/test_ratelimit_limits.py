@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.auth.ratelimit import LimitsRateLimiter
+from domain.errors import Transient
 from domain.ports import RateLimiter
 from tests.contract.rate_limiter_contract import RateLimiterContract
 from tests.redis_server import redis_server
@@ -58,3 +59,15 @@ class _Prefixed:
 
     async def peek(self, budget: str, key: str) -> int | None:
         return await self.inner.peek(budget, f"{self.prefix}-{key}")
+
+    async def check(self) -> None:
+        await self.inner.check()
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_redis_fails_its_check() -> None:
+    from tests.e2e.server import free_port
+
+    limiter = LimitsRateLimiter(BUDGETS, f"redis://127.0.0.1:{free_port()}")
+    with pytest.raises(Transient):
+        await limiter.check()

@@ -31,12 +31,14 @@ class TestHtpasswdUsers(UserDirectoryContract):
         _write(path, {"alice": "one"})
         users = HtpasswdUsers(path)
         assert await users.check_password("alice", "one")
+        before = users.generation()
         _write(path, {"alice": "two", "dave": "new"})
         os.utime(path, (1, 1))  # a different mtime, whatever the clock's resolution
         users._checked = 0.0  # skip the one-second debounce
         assert await users.check_password("alice", "two")
         assert not await users.check_password("alice", "one")
         assert "dave" in users
+        assert users.generation() > before, "a changed password moves the generation"
 
     def test_entries_look_like_htpasswd_b(self) -> None:
         assert hash_password("x", rounds=4).startswith("$2y$04$")

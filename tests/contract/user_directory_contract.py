@@ -21,6 +21,13 @@ class UserDirectoryContract:
         assert not await users.check_password("alice", "wonderland ")
 
     @pytest.mark.anyio
+    async def test_generation_stays_while_nothing_changes(self, users: UserDirectory) -> None:
+        before = users.generation()
+        assert await users.check_password("alice", "wonderland")
+        assert not await users.check_password("alice", "wrong")
+        assert users.generation() == before
+
+    @pytest.mark.anyio
     async def test_unknown_users(self, users: UserDirectory) -> None:
         assert not await users.check_password("mallory", "wonderland")
         assert not await users.check_password("", "")

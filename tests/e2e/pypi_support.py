@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import zipmember
 from tests.e2e.server import free_port
 
 __all__ = [
@@ -147,7 +148,7 @@ def make_wheel(
     path = out / wheel_name(name, version)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for member, data in files.items():
-            archive.writestr(member, data)
+            archive.writestr(zipmember.member(member), data)
     return path
 
 

@@ -157,7 +157,7 @@ def test_no_secret_in_the_log(server: NoraProcess) -> None:
     httpx.get(server.url + "/npm/x?token=" + "s3cr3t-in-query")
     log = server.log()
     assert secret not in log
-    assert secret.split("_")[-1] not in log
+    assert secret.split("_", 2)[-1] not in log  # the secret part may itself hold "_"
     assert USERS["bob"] not in log
     assert "s3cr3t-in-query" not in log
 

@@ -28,7 +28,8 @@ from tests.e2e.server import NoraProcess
 pytestmark = pytest.mark.e2e
 
 SERVERS = ["uvicorn", "granian"]
-HEADER_TIMEOUT = 3.0
+HEADER_TIMEOUT = 6.0
+"""Long enough that five health checks fit inside it on a loaded two-core machine."""
 KEEPALIVE_TIMEOUT = 1
 SLACK = 4.0
 """Scheduling slack on top of a timeout: generous, the test asserts behaviour, not speed."""

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.server import NoraProcess, nora_executable
+from tests.e2e.server import NoraProcess, free_port, nora_executable
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,10 @@ def test_health_reports_version_and_storage(nora: NoraProcess) -> None:
 def test_ready_checks_storage_and_metadata(nora: NoraProcess) -> None:
     response = httpx.get(nora.url + "/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"storage": "ok", "metadata": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"storage": "ok", "metadata": "ok", "rate_limits": "ok"},
+    }
     assert (nora.data_dir / "nora.db").exists()
 
 
@@ -44,6 +47,16 @@ def test_ready_is_503_when_storage_is_not_writable(start_nora, tmp_path: Path) -
     assert response.json()["checks"]["storage"].startswith("failed")
     assert response.json()["checks"]["metadata"] == "ok"
     assert httpx.get(server.url + "/health").status_code == 200
+
+
+def test_ready_is_503_while_the_shared_rate_limit_store_is_down(start_nora) -> None:  # type: ignore[no-untyped-def]
+    server: NoraProcess = start_nora(
+        {"NORA_AUTH_RATE_LIMIT_STORAGE": f"redis://127.0.0.1:{free_port()}"}
+    )
+    response = httpx.get(server.url + "/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["rate_limits"].startswith("failed")
+    assert response.json()["checks"]["storage"] == "ok"
 
 
 def test_metrics_text_format(nora: NoraProcess) -> None:
@@ -70,6 +83,27 @@ def test_metrics_text_format(nora: NoraProcess) -> None:
     build = families["nora_build_info"].samples[0]
     assert build.labels["version"] == httpx.get(nora.url + "/health").json()["version"]
     assert build.value == 1
+
+
+def test_metrics_time_every_backend_and_count_its_failures(start_nora) -> None:  # type: ignore[no-untyped-def]
+    server: NoraProcess = start_nora()
+    assert httpx.get(server.url + "/ready").status_code == 200
+    assert httpx.put(server.url + "/raw/metrics/probe.txt", content=b"probe").status_code == 201
+    assert httpx.get(server.url + "/raw/metrics/probe.txt").content == b"probe"
+    text = httpx.get(server.url + "/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    timed = {
+        (s.labels["backend"], s.labels["adapter"], s.labels["operation"])
+        for s in families["nora_backend_duration_seconds"].samples
+        if s.name == "nora_backend_duration_seconds_count" and s.value > 0
+    }
+    assert ("metadata", "sqlite", "get") in timed
+    assert ("metadata", "sqlite", "check") in timed
+    assert ("blobs", "filesystem", "check") in timed
+    assert ("rate_limits", "memory", "check") in timed
+    assert any(backend == "blobs" and op in ("put", "commit") for backend, _, op in timed)
+    errors = [s for s in families["nora_backend_errors"].samples if s.value > 0]
+    assert errors == [], "nothing failed, whatever answers were NotFound or Conflict"
 
 
 def test_access_log_has_one_json_line_per_request(nora: NoraProcess) -> None:
@@ -163,8 +197,9 @@ def test_config_file_with_env_and_flag_overrides(tmp_path: Path) -> None:
         assert '"logger":"nora.access"' in (httpx.get(server.url + "/x") and server.log())
 
 
-def test_two_workers_share_data_and_sum_metrics(start_nora) -> None:  # type: ignore[no-untyped-def]
-    server: NoraProcess = start_nora(args=("--workers", "2"))
+@pytest.mark.parametrize("server_kind", ["uvicorn", "granian"])
+def test_two_workers_share_data_and_sum_metrics(start_nora, server_kind: str) -> None:  # type: ignore[no-untyped-def]
+    server: NoraProcess = start_nora(args=("--workers", "2"), env={"NORA_SERVER": server_kind})
     with httpx.Client(base_url=server.url) as client:
         for _ in range(12):
             assert client.get("/ready").status_code == 200

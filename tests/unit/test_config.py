@@ -8,9 +8,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from entrypoints.config import ConfigError, Settings, env_name, load_settings
+from entrypoints.config import (
+    ConfigError,
+    Settings,
+    env_name,
+    env_names,
+    flat_fields,
+    load_settings,
+    registered_sections,
+)
+from entrypoints.http.npm.settings import NpmSettings
+from entrypoints.http.pypi.settings import PypiSettings
 
-FIELDS = sorted(Settings.__struct_fields__)
+FIELDS = sorted(flat_fields(registered_sections()))
 
 
 def test_defaults_are_the_laptop_start() -> None:
@@ -44,7 +54,8 @@ def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
     [
         ("port", "0"),
         ("port", "http"),
-        ("workers", "0"),
+        ("workers", "65"),
+        ("workers", "many"),
         ("access_log", "perhaps"),
         ("upload_ttl_hours", "-1"),
         ("public_url", "/relative"),
@@ -62,7 +73,10 @@ def test_bad_values_name_their_variable(field: str, value: str) -> None:
 
 def test_url_lists() -> None:
     settings = load_settings({"NORA_PYPI_PROXY": " http://127.0.0.1:1/simple/ , ,http://b:2"})
-    assert Settings.url_list(settings.pypi_proxy) == ["http://127.0.0.1:1/simple", "http://b:2"]
+    assert Settings.url_list(settings.section(PypiSettings).proxy) == [
+        "http://127.0.0.1:1/simple",
+        "http://b:2",
+    ]
 
 
 @given(st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=40), max_size=6))
@@ -124,3 +138,89 @@ def test_connection_cap_fits_the_open_file_limit() -> None:
     assert connection_cap(2048, 1024) == (1024 - 256) // 2
     assert connection_cap(2048, 1_000_000) == 2048
     assert connection_cap(100, 200) == 16  # never below a working minimum
+
+
+def test_a_format_reads_its_own_section_from_env_file_and_table(tmp_path: Path) -> None:
+    config = tmp_path / "nora.toml"
+    config.write_text('npm_metadata_ttl = 30\n[pypi]\nmetadata_ttl = 45\nproxy = "http://a:1/"\n')
+    settings = load_settings(
+        {"NORA_CONFIG_PATH": str(config), "NORA_NPM_PROXY": "http://127.0.0.1:9"}
+    )
+    assert settings.section(NpmSettings) == NpmSettings(proxy="http://127.0.0.1:9", metadata_ttl=30)
+    assert settings.section(PypiSettings) == PypiSettings(proxy="http://a:1/", metadata_ttl=45)
+
+
+def test_a_bad_value_in_a_section_table_names_it(tmp_path: Path) -> None:
+    config = tmp_path / "nora.toml"
+    config.write_text("[npm]\nmetadata_ttl = -1\n")
+    with pytest.raises(ConfigError, match=r"^npm\.metadata_ttl in "):
+        load_settings({"NORA_CONFIG_PATH": str(config)})
+    config.write_text("[npm]\nproxi = 1\n")
+    with pytest.raises(ConfigError, match=r"^npm\.proxi in .*unknown setting"):
+        load_settings({"NORA_CONFIG_PATH": str(config)})
+
+
+def test_exported_variables_load_back_to_the_same_settings() -> None:
+    settings = load_settings({"NORA_NPM_PROXY": "http://127.0.0.1:9", "NORA_PORT": "4100"})
+    again = load_settings(env_names(settings, registered_sections()))
+    assert again == settings
+
+
+def test_a_section_read_before_loading_is_its_defaults() -> None:
+    assert Settings().section(NpmSettings) == NpmSettings()
+
+
+def test_auto_workers_means_one_per_usable_core() -> None:
+    import os
+
+    settings = load_settings({"NORA_WORKERS": "auto"})
+    assert settings.workers == 0
+    assert settings.worker_count == len(os.sched_getaffinity(0))
+    assert load_settings({"NORA_WORKERS": "3"}).worker_count == 3
+    assert load_settings(env_names(settings, registered_sections())).workers == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "module"),
+    [
+        ({"NORA_STORAGE_MODE": "s3", "NORA_S3_BUCKET": "b"}, "aioboto3"),
+        ({"NORA_METADATA_URL": "postgresql://u@127.0.0.1/db"}, "asyncpg"),
+        ({"NORA_AUTH_RATE_LIMIT_STORAGE": "redis://127.0.0.1:1"}, "redis"),
+    ],
+)
+def test_a_backend_whose_library_is_missing_is_one_sentence(
+    env: dict[str, str], module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a)
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert f"needs the {module} package" in str(caught.value)
+    assert "pip install 'nora[" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_s3_settings_are_checked_together() -> None:
+    with pytest.raises(ConfigError, match="NORA_S3_BUCKET"):
+        load_settings({"NORA_STORAGE_MODE": "s3"})
+    with pytest.raises(ConfigError, match="NORA_S3_ENDPOINT"):
+        load_settings({"NORA_STORAGE_MODE": "s3", "NORA_S3_BUCKET": "b", "NORA_S3_ENDPOINT": "x"})
+    with pytest.raises(ConfigError, match="go together"):
+        load_settings({"NORA_STORAGE_MODE": "s3", "NORA_S3_BUCKET": "b", "NORA_S3_ACCESS_KEY": "k"})
+    settings = load_settings(
+        {"NORA_STORAGE_MODE": "s3", "NORA_S3_BUCKET": "b", "NORA_METADATA_URL": "postgres://h/db"}
+    )
+    assert (settings.s3_bucket, settings.metadata_url) == ("b", "postgres://h/db")
+
+
+def test_gc_durations_are_checked_and_retention_tables_are_not_settings(tmp_path: Path) -> None:
+    config = tmp_path / "nora.toml"
+    config.write_text('gc_interval = "12h"\n\n[[retention]]\nformat = "npm"\nkeep_last = 3\n')
+    settings = load_settings({"NORA_CONFIG_PATH": str(config)})
+    assert (settings.gc_interval, settings.gc_grace) == ("12h", "24h")
+    with pytest.raises(ConfigError, match="NORA_GC_GRACE: 'soon' is not a duration"):
+        load_settings({"NORA_GC_GRACE": "soon"})

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from litestar.testing import RequestFactory
 
 from domain import errors as e
+from entrypoints.config import Settings
+from entrypoints.container import build_container
+from entrypoints.http.app import create_app
 from entrypoints.http.errors import domain_error_response
-from entrypoints.http.npm.routes import npm_error
-from entrypoints.http.oci.routes import oci_error
-from entrypoints.http.pypi.routes import pypi_error
+from entrypoints.http.registry import FORMATS
 
 SERVER_SIDE = (e.Transient, e.Permanent)
 """The only errors that are the registry's fault (503 and 500)."""
@@ -30,12 +32,20 @@ def _all_errors(kind: type[e.NoraError] = e.NoraError) -> list[type[e.NoraError]
     return found
 
 
+_APP = create_app(build_container(Settings(storage_mode="memory", metadata_url="memory://")))
+
+
+def _renderer(fmt: Any) -> Callable[[e.NoraError], Any]:
+    prefix = fmt.prefixes[0] if fmt.prefixes else "/"
+    request = RequestFactory(app=_APP).get(prefix + "/x")
+    return lambda exc: fmt.render_error(request, exc)
+
+
 RENDERERS: dict[str, Callable[[e.NoraError], Any]] = {
-    "api": domain_error_response,
-    "npm": npm_error,
-    "pypi": pypi_error,
-    "oci": oci_error,
+    "default": domain_error_response,
+    **{fmt.name: _renderer(fmt) for fmt in FORMATS.formats},
 }
+"""Every registered format's own renderer, found rather than listed."""
 
 
 @pytest.mark.parametrize("render", RENDERERS.values(), ids=RENDERERS.keys())

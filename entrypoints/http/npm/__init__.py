@@ -11,7 +11,9 @@ from litestar import Request, Response
 from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.http.formats import HttpFormat
+from entrypoints.http.npm.container import NpmContainer
 from entrypoints.http.npm.routes import NpmController, npm_error
+from entrypoints.http.npm.settings import NpmSettings
 
 __all__ = ["FORMAT"]
 
@@ -56,4 +58,6 @@ FORMAT = HttpFormat(
     render_error=_render,
     name_of=_name_of,
     quiet_writes=("/npm/-/npm/v1/security/",),
+    settings=NpmSettings,
+    container=NpmContainer,
 )

@@ -21,7 +21,6 @@ from domain import errors as e
 from domain.auth import delegation
 from domain.auth.model import Role, Scope
 from domain.codecs import json
-from entrypoints.container import Services
 from entrypoints.http.access import (
     AccessDenied,
     client_of,
@@ -29,6 +28,7 @@ from entrypoints.http.access import (
     principal_of,
 )
 from entrypoints.http.bodies import read_body
+from entrypoints.http.deps import container_of
 
 __all__ = ["dispatch"]
 
@@ -79,79 +79,80 @@ def _npm_token(record: Any, secret: str | None = None) -> dict[str, Any]:
     return view
 
 
-async def dispatch(
-    request: Request[Any, Any, Any], services: Services, parts: list[str]
-) -> Response[Any] | None:
+async def dispatch(request: Request[Any, Any, Any], parts: list[str]) -> Response[Any] | None:
     """Answer ``/npm/-/<parts>`` if it is a login, whoami or token request, else None.
 
     The npm controller calls this first for every ``/npm/-/`` path, so these
     endpoints live inside its catch-all route (a static route beside a
     catch-all would shadow the catch-all's other ``/-/`` paths). Domain errors
-    reach the npm controller's own error table.
+    reach the npm controller's own error table. They read the access-control
+    products from the app's container (they are not handlers of their own).
     """
     method = request.method
+    auth = container_of(request.app).auth
     if parts == ["whoami"] and method == "GET":
         return Response({"username": principal_of(request).name}, status_code=200)
     if len(parts) == 2 and parts[0] == "user":
         if method == "PUT":
-            return await _login(request, services, parts[1])
+            return await _login(request, auth, parts[1])
         if method == "GET":
             name = parts[1].removeprefix(_USER_PREFIX)
             return Response({"_id": f"{_USER_PREFIX}{name}", "name": name})
     if parts == ["npm", "v1", "tokens"]:
         if method == "GET":
-            return await _list_tokens(request, services)
+            return await _list_tokens(request, auth)
         if method == "POST":
-            return await _create_token(request, services)
+            return await _create_token(request, auth)
     if parts[:4] == ["npm", "v1", "tokens", "token"] and len(parts) == 5 and method == "DELETE":
-        return await _revoke_token(request, services, parts[4])
+        return await _revoke_token(request, auth, parts[4])
     return None
 
 
-async def _login(request: Request[Any, Any, Any], services: Services, user: str) -> Response[Any]:
+async def _login(request: Request[Any, Any, Any], auth: Any, user: str) -> Response[Any]:
     """PUT /npm/-/user/org.couchdb.user:<name>: check the password, hand out a token."""
     login = await _json(request, _Login)
     name = user.removeprefix(_USER_PREFIX)
     if name != login.name:
         return _error("user name in the path and the body differ", 400)
-    if not services.access_policy.enabled:
+    if not auth.policy().enabled:
         placeholder = "anonymous-" + secrets.token_hex(16)
         return Response({"ok": True, "id": user, "token": placeholder}, status_code=201)
-    client = client_of(request.scope, services)
-    retry = await services.rate_limiter.peek("login", client)
-    if retry is None and not await services.users.check_password(login.name, login.password):
-        retry = await services.rate_limiter.hit("login", client)
+    client = client_of(request.scope, container_of(request.app).settings())
+    limiter = auth.rate_limiter()
+    retry = await limiter.peek("login", client)
+    if retry is None and not await auth.users().check_password(login.name, login.password):
+        retry = await limiter.hit("login", client)
         if retry is None:
             return _error("incorrect user name or password", 401)
     if retry is not None:  # over the limit: not even a right password is looked at
         error = e.RateLimited("too many failed logins", retry_after=retry)
         raise AccessDenied(error, "npm", None, None)
-    secret, _ = await services.tokens.create(
-        login.name, services.authenticator.role_of(login.name), description="npm login"
+    secret, _ = await auth.tokens().create(
+        login.name, auth.authenticator().role_of(login.name), description="npm login"
     )
     return Response({"ok": True, "id": user, "rev": "1", "token": secret}, status_code=201)
 
 
-async def _list_tokens(request: Request[Any, Any, Any], services: Services) -> Response[Any]:
+async def _list_tokens(request: Request[Any, Any, Any], auth: Any) -> Response[Any]:
     """GET /npm/-/npm/v1/tokens: ``npm token list``."""
     principal = principal_of(request)
     records = [
         r
-        for r in await services.tokens.list(principal.name)
+        for r in await auth.tokens().list(principal.name)
         if r.revoked is None and delegation.covers(principal, r)
     ]
     body = {"objects": [_npm_token(r) for r in records], "total": len(records), "urls": {}}
     return Response(body, status_code=200)
 
 
-async def _create_token(request: Request[Any, Any, Any], services: Services) -> Response[Any]:
+async def _create_token(request: Request[Any, Any, Any], auth: Any) -> Response[Any]:
     """POST /npm/-/npm/v1/tokens: ``npm token create [--read-only]``, within the caller's power."""
     principal = principal_of(request)
     wanted = await _json(request, _NewToken)
     if principal.anonymous or principal.role is None:
         return _error("log in first", 401)
     delegation.can_manage(principal)
-    if not await services.users.check_password(principal.name, wanted.password):
+    if not await auth.users().check_password(principal.name, wanted.password):
         return _error("password is incorrect", 401)
     read_only = wanted.readonly or wanted.packages_and_scopes_permission == "read-only"
     limits: list[Scope] = []
@@ -165,7 +166,7 @@ async def _create_token(request: Request[Any, Any, Any], services: Services) -> 
         expires_in=None if wanted.expires is None else timedelta(days=wanted.expires),
         now=datetime.now(UTC),
     )
-    secret, record = await services.tokens.create(
+    secret, record = await auth.tokens().create(
         grant.owner,
         grant.role,
         scopes=grant.scopes,
@@ -176,16 +177,15 @@ async def _create_token(request: Request[Any, Any, Any], services: Services) -> 
     return Response(_npm_token(record, secret), status_code=200)
 
 
-async def _revoke_token(
-    request: Request[Any, Any, Any], services: Services, key: str
-) -> Response[Any]:
+async def _revoke_token(request: Request[Any, Any, Any], auth: Any, key: str) -> Response[Any]:
     """DELETE /npm/-/npm/v1/tokens/token/<key>: ``npm token revoke``."""
     principal = principal_of(request)
-    matches = [r for r in await services.tokens.list(principal.name) if r.id.startswith(key)]
+    tokens = auth.tokens()
+    matches = [r for r in await tokens.list(principal.name) if r.id.startswith(key)]
     if len(matches) != 1 or not key:
         raise e.NotFound("no such token", subject="token")
     if not delegation.covers(principal, matches[0]):
         raise e.Forbidden("this credential cannot revoke a more powerful token", subject="token")
-    await services.tokens.revoke(matches[0].id)
+    await tokens.revoke(matches[0].id)
     forget_credentials()
     return Response(b"", status_code=204)

@@ -8,20 +8,20 @@ the one table :data:`ERRORS`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any, Final
 
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Stream
 
 from domain import errors as e
-from domain.npm.registry import ABBREVIATED, NpmRegistry, Tarball
-from entrypoints.container import Services
+from domain.downloads import Download
+from domain.npm.registry import ABBREVIATED, NpmRegistry
 from entrypoints.http.access import principal_of, readable
+from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import read_body, stream_body
 from entrypoints.http.conditional import none_match
-from entrypoints.http.deps import ServicesDep
+from entrypoints.http.files import send_download
 from entrypoints.http.links import public_base
 from entrypoints.http.npm import accounts
 
@@ -69,12 +69,6 @@ def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
     return npm_error(exc)
 
 
-def _registry(services: Services) -> NpmRegistry:
-    """npm's facade, from npm's own container (the shared Services names no format)."""
-    registry: NpmRegistry = services.container.npm.registry()
-    return registry
-
-
 class NpmController(Controller):
     """npm, pnpm and yarn talk to this registry at /npm/."""
 
@@ -87,14 +81,16 @@ class NpmController(Controller):
 
     @get("/{path:path}", media_type=_JSON, include_in_schema=False)
     async def read(
-        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        npm: NamedDependency[NpmRegistry],
+        path: FromPath[str],
     ) -> Response[Any]:
         """GET /npm/<name>[/<version>|/-/<file>] and the /npm/-/ endpoints."""
-        npm = _registry(services)
         parts = _parts(path)
-        base = public_base(request, services)
+        base = public_base(request)
         if parts[:1] == ["-"]:
-            answer = await accounts.dispatch(request, services, parts[1:])
+            answer = await accounts.dispatch(request, parts[1:])
             if answer is not None:
                 return answer
             return await _special_get(npm, parts[1:], request, base)
@@ -112,20 +108,22 @@ class NpmController(Controller):
             if rendered.stale:
                 headers["Warning"] = '110 nora "Response is stale"'
             if none_match(request.headers, rendered.etag):
-                return Response(b"", status_code=304, headers=headers)
-            return Response(rendered.body, media_type=rendered.content_type, headers=headers)
+                return Answer(304, headers)
+            return Answer(200, headers, rendered.body, media_type=rendered.content_type)
         if rest[0] == "-" and len(rest) >= 2:
-            return await _send(request, await npm.tarball(name, rest[-1]))
+            return await _send(request, npm, await npm.tarball(name, rest[-1]))
         if len(rest) == 1:
             return _raw(await npm.version_document(name, rest[0], base))
         raise e.NotFound("no such npm endpoint", subject="route")
 
     @put("/{path:path}", media_type=_JSON, status_code=201, include_in_schema=False)
     async def write(
-        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        npm: NamedDependency[NpmRegistry],
+        path: FromPath[str],
     ) -> Response[Any]:
         """PUT /npm/<name>[/-rev/<rev>] and PUT /npm/-/package/<name>/dist-tags/<tag>."""
-        npm = _registry(services)
         parts = _parts(path)
         if parts[:2] == ["-", "package"]:
             name, rest = _split_name(parts[2:])
@@ -135,7 +133,7 @@ class NpmController(Controller):
                 return Response({"ok": True, **tags}, status_code=201)
             raise e.NotFound("no such npm endpoint", subject="route")
         if parts[:1] == ["-"]:
-            return await _account(request, services, parts[1:])
+            return await _account(request, parts[1:])
         name, rest = _split_name(parts)
         rev: str | None = None
         if len(rest) == 2 and rest[0] == "-rev":
@@ -154,10 +152,12 @@ class NpmController(Controller):
 
     @delete("/{path:path}", media_type=_JSON, status_code=200, include_in_schema=False)
     async def remove(
-        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        npm: NamedDependency[NpmRegistry],
+        path: FromPath[str],
     ) -> Response[Any]:
         """DELETE /npm/<name>/-rev/<rev>, /npm/<name>/-/<file>/-rev/<rev>, dist-tags."""
-        npm = _registry(services)
         parts = _parts(path)
         if parts[:2] == ["-", "package"]:
             name, rest = _split_name(parts[2:])
@@ -166,7 +166,7 @@ class NpmController(Controller):
                 return Response({"ok": True, **tags}, status_code=200)
             raise e.NotFound("no such npm endpoint", subject="route")
         if parts[:1] == ["-"]:
-            return await _account(request, services, parts[1:])
+            return await _account(request, parts[1:])
         name, rest = _split_name(parts)
         if len(rest) == 2 and rest[0] == "-rev":
             await npm.unpublish(name, rest[1])
@@ -178,12 +178,15 @@ class NpmController(Controller):
 
     @post("/{path:path}", media_type=_JSON, status_code=200, include_in_schema=False)
     async def submit(
-        self, request: Request[Any, Any, Any], services: ServicesDep, path: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        npm: NamedDependency[NpmRegistry],
+        path: FromPath[str],
     ) -> Response[Any]:
         """POST /npm/-/npm/v1/security/advisories/bulk and /audits/quick (and tokens)."""
         parts = _parts(path)
         if parts[:1] == ["-"]:
-            handled = await accounts.dispatch(request, services, parts[1:])
+            handled = await accounts.dispatch(request, parts[1:])
             if handled is not None:
                 return handled
         if parts[:5] == ["-", "npm", "v1", "security", "advisories"] and parts[5:] == ["bulk"]:
@@ -198,15 +201,13 @@ class NpmController(Controller):
             for name in ("content-type", "content-encoding")
             if name in request.headers
         }
-        answer = await _registry(services).audit(kind, body, forwarded)
+        answer = await npm.audit(kind, body, forwarded)
         return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
 
 
-async def _account(
-    request: Request[Any, Any, Any], services: Services, parts: list[str]
-) -> Response[Any]:
+async def _account(request: Request[Any, Any, Any], parts: list[str]) -> Response[Any]:
     """The login, whoami and token endpoints under /npm/-/, or npm's 404."""
-    answer = await accounts.dispatch(request, services, parts)
+    answer = await accounts.dispatch(request, parts)
     if answer is None:
         raise e.NotFound("no such npm endpoint", subject="route")
     return answer
@@ -261,43 +262,11 @@ def _raw(body: bytes) -> Response[bytes]:
     return Response(body, media_type=_JSON)
 
 
-async def _send(request: Request[Any, Any, Any], tarball: Tarball) -> Response[Any]:
-    """A tarball; one whose sha512 is known carries it as its ETag (tarballs never change)."""
-    # The route's JSON media type would win over Stream's own; the header does not.
-    headers = {
-        "cache-control": "public, max-age=31536000, immutable",
-        "content-type": "application/octet-stream",
-    }
-    if tarball.sha512:
-        headers["etag"] = f'"{tarball.sha512}"'
-        if none_match(request.headers, headers["etag"]):
-            await _close(tarball)
-            return Response(b"", status_code=304, headers=headers)
-    if tarball.size is not None:
-        headers["content-length"] = str(tarball.size)
-    return Stream(_chunks(tarball), media_type="application/octet-stream", headers=headers)
+_TARBALL_HEADERS: Final = {"cache-control": "public, max-age=31536000, immutable"}
 
 
-async def _close(tarball: Tarball) -> None:
-    """Release what a tarball holds open when its bytes are not sent."""
-    if tarball.reader is not None:
-        await tarball.reader.aclose()
-    elif tarball.stream is not None:
-        await tarball.stream.aclose()  # type: ignore[attr-defined]
-
-
-async def _chunks(tarball: Tarball) -> AsyncIterator[bytes]:
-    if tarball.reader is not None:
-        reader = tarball.reader
-        try:
-            async for chunk in reader:
-                yield chunk
-        finally:
-            await reader.aclose()
-    elif tarball.stream is not None:
-        stream = tarball.stream
-        try:
-            async for chunk in stream:
-                yield chunk
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+async def _send(
+    request: Request[Any, Any, Any], npm: NpmRegistry, tarball: Download
+) -> Response[Any]:
+    """A tarball: immutable, so clients and caches may keep it for good."""
+    return await send_download(request, npm.blobs, tarball, headers=_TARBALL_HEADERS)

@@ -9,10 +9,11 @@ from litestar import Request, Response
 
 from domain.auth.model import Role
 from domain.errors import NoraError
-from entrypoints.container import Services
 from entrypoints.http.formats import READ_WRITE, HttpFormat
 from entrypoints.http.links import public_base
+from entrypoints.http.oci.container import OciContainer
 from entrypoints.http.oci.routes import OciController, oci_error
+from entrypoints.http.oci.settings import DockerSettings
 from entrypoints.http.oci.token import DockerTokenController
 
 __all__ = ["FORMAT"]
@@ -34,8 +35,7 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
 
 def _challenge(request: Request[Any, Any, Any], name: str | None, needed: Role | None) -> str:
     """A Bearer challenge naming the token endpoint and, when it can, the scope to ask for."""
-    services: Services = request.app.state["services"]
-    base = public_base(request, services)
+    base = public_base(request)
     challenge = f'Bearer realm="{base}/auth/token",service="nora"'
     if name and _SAFE_NAME.fullmatch(name):  # a header carries only what OCI names allow
         actions = "pull" if needed in (None, Role.READ) else "pull,push"
@@ -58,4 +58,6 @@ FORMAT = HttpFormat(
     name_of=_name_of,
     challenge=_challenge,
     quiet_writes=("/auth/token",),
+    settings=DockerSettings,
+    container=OciContainer,
 )

@@ -18,36 +18,35 @@ not there), and the catalog lists only names the caller may pull.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlencode
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, route
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from domain import errors as e
 from domain.auth.model import Role
+from domain.auth.policy import AccessPolicy
 from domain.digests import Digest
+from domain.downloads import Download
 from domain.oci import OciRegistry, parse_digest, parse_name, parse_reference
 from domain.oci.grammar import Reference
 from domain.oci.manifests import MAX_MANIFEST_SIZE, platform_child
 from domain.oci.media import DOCKER_MANIFEST, INDEXES, MANIFEST_TYPES, OCI_INDEX
 from domain.oci.registry import BlobSource, OciUpload
 from domain.oci.service import MAX_PAGE, Page, StoredManifest
-from domain.ports import BlobInfo, BlobStore, LocalFiles
-from entrypoints.container import Services
+from domain.ports import BlobStore
 from entrypoints.http.access import principal_of, readable
+from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import read_body, stream_body
-from entrypoints.http.conditional import if_range_allows, none_match
-from entrypoints.http.deps import ServicesDep
-from entrypoints.http.pathsend import PathSend, supports_pathsend
-from entrypoints.http.ranges import ByteRange, parse_range
+from entrypoints.http.conditional import none_match
+from entrypoints.http.deps import container_of
+from entrypoints.http.files import send_download
 
 __all__ = ["ERRORS", "OciController", "oci_error"]
 
@@ -146,11 +145,12 @@ _Handler = Callable[["_Call"], Awaitable[Response[Any]]]
 class _Call:
     """One request with what the dispatcher matched."""
 
-    __slots__ = ("match", "request", "services")
+    __slots__ = ("blobs", "match", "oci", "request")
 
-    def __init__(self, request: Request[Any, Any, Any], services: Services, match: re.Match[str]):
+    def __init__(self, request: Request[Any, Any, Any], oci: OciRegistry, match: re.Match[str]):
         self.request = request
-        self.services = services
+        self.oci = oci
+        self.blobs: BlobStore = oci.blobs
         self.match = match
 
     @property
@@ -158,27 +158,17 @@ class _Call:
         return parse_name(self.match["name"])
 
     @property
-    def oci(self) -> OciRegistry:
-        """The facade, from Docker/OCI's own container (the shared Services names no format)."""
-        registry: OciRegistry = self.services.container.docker.registry()
-        return registry
-
-    @property
-    def blobs(self) -> BlobStore:
-        return self.services.blobs
-
-    @property
     def head(self) -> bool:
         return self.request.method == "HEAD"
 
     def body(self) -> AsyncIterator[bytes]:
-        """The request body, streamed, failing past the configured body limit.
+        """The request body, streamed.
 
-        Litestar applies an app-level limit only from its constructor, so the
-        route opts out of the framework's limit and enforces NORA's own here.
+        The route opts out of Litestar's limit (it applies an app-level one
+        only from its constructor); the access middleware's ``bound_body``
+        enforces NORA_BODY_LIMIT_MB for every route, this one included.
         """
-        limit = self.services.settings.body_limit_mb * 1024 * 1024
-        return stream_body(self.request, limit, subject="size")
+        return stream_body(self.request, subject="size")
 
     def not_modified(self, etag: str) -> bool:
         """Whether the client's ``If-None-Match`` already holds ``etag``."""
@@ -194,7 +184,7 @@ class _Call:
 
     def may_pull(self, name: str) -> bool:
         """Whether the caller may pull ``name``, a repository other than the path's."""
-        policy = self.services.access_policy
+        policy: AccessPolicy = container_of(self.request.app).auth.policy()
         return policy.allows(principal_of(self.request), Role.READ, "docker", name)
 
 
@@ -204,9 +194,7 @@ def _respond(
     body: bytes = b"",
     media_type: str = "application/json",
 ) -> Response[bytes]:
-    return Response(
-        body, status_code=status, headers={**API_VERSION, **(headers or {})}, media_type=media_type
-    )
+    return Answer(status, {**API_VERSION, **(headers or {})}, body, media_type=media_type)
 
 
 # --- base, catalog, tags -------------------------------------------------------------
@@ -255,12 +243,25 @@ async def _tags(call: _Call) -> Response[Any]:
 # --- manifests -------------------------------------------------------------------------
 
 
+_ACCEPT_CACHE: dict[str, frozenset[str] | None] = {}
+"""Parsed Accept lists: a client sends the same one with every pull."""
+
+
 def _accepted(call: _Call) -> frozenset[str] | None:
     """Media types the Accept headers list (parameters dropped); None without any."""
     accept = ",".join(call.request.headers.getall("accept", []))
-    if not accept.strip():
-        return None
-    return frozenset(part.split(";", 1)[0].strip().lower() for part in accept.split(","))
+    try:
+        return _ACCEPT_CACHE[accept]
+    except KeyError:
+        pass
+    listed = None
+    if accept.strip():
+        listed = frozenset(part.split(";", 1)[0].strip().lower() for part in accept.split(","))
+    if len(_ACCEPT_CACHE) >= 512 or len(accept) > 2048:  # bounded, whatever clients send
+        _ACCEPT_CACHE.clear()
+    else:
+        _ACCEPT_CACHE[accept] = listed
+    return listed
 
 
 def _accepts(listed: frozenset[str] | None, media_type: str) -> bool:
@@ -407,9 +408,9 @@ async def _referrers(call: _Call) -> Response[Any]:
 async def _get_blob(call: _Call) -> Response[Any]:
     """GET|HEAD /v2/<name>/blobs/<digest>, with Range (206 / 416).
 
-    A whole blob in local files goes out through the server's pathsend
-    extension where it has one (zero-copy, no Python in the byte path);
-    ranges, other stores and other servers are streamed.
+    A stored blob goes out the way every format sends its files
+    (``entrypoints.http.files``): zero-copy where the server offers it, one
+    read when small, large ones in big reads.
     """
     name = call.name
     digest = parse_digest(call.match["digest"])
@@ -418,57 +419,15 @@ async def _get_blob(call: _Call) -> Response[Any]:
         if call.head:
             return _proxied_head(call, digest, source.size)
         return _stream_through(call, digest, source)
-    key = source.key
-    etag = f'"{digest}"'
-    if call.not_modified(etag):
-        return _respond(304, {"docker-content-digest": str(digest), "etag": etag})
-    headers = {
-        "docker-content-digest": str(digest),
-        "etag": etag,
-        "accept-ranges": "bytes",
-        "content-type": "application/octet-stream",
-    }
-    if call.head:
-        headers["content-length"] = str((await _blob_info(call, key, digest)).size)
-        return _respond(200, headers, media_type="application/octet-stream")
-    wanted = parse_range(call.header("range"))
-    chosen: ByteRange | None = None
-    if wanted is not None and if_range_allows(call.header("if-range"), etag):
-        chosen = wanted.resolve((await _blob_info(call, key, digest)).size)
-    blobs = call.blobs
-    if chosen is None and isinstance(blobs, LocalFiles) and supports_pathsend(call.request.scope):
-        headers["content-length"] = str((await _blob_info(call, key, digest)).size)
-        return PathSend(blobs.local_path(key), headers={**API_VERSION, **headers})
-    try:
-        if chosen is None:
-            reader = await call.blobs.open(key)
-        else:
-            reader = await call.blobs.open(key, chosen.start, chosen.end)
-    except e.NotFound:
-        raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
-    body: AsyncIterator[bytes] = aiter(reader)
-    if isinstance(call.blobs, LocalFiles) and reader.end - reader.start > _LARGE_READ:
-        await reader.aclose()
-        body = _read_file(call.blobs.local_path(key), reader.start, reader.end)
-    headers["content-length"] = str(reader.end - reader.start)
-    status = 200
-    if chosen is not None:
-        status = 206
-        headers["content-range"] = ByteRange.of(reader).content_range
-    return Stream(
-        body,
-        status_code=status,
-        headers={**API_VERSION, **headers},
-        media_type="application/octet-stream",
+    download = Download(
+        filename=str(digest),
+        etag=f'"{digest}"',
+        key=source.key,
+        size=source.size,
+        content_type="application/octet-stream",
     )
-
-
-async def _blob_info(call: _Call, key: str, digest: Digest) -> BlobInfo:
-    """The stored blob behind a repository's link (404 BLOB_UNKNOWN when it is gone)."""
-    try:
-        return await call.blobs.stat(key)
-    except e.NotFound:
-        raise e.NotFound(f"blob {digest} is gone", subject="blob") from None
+    headers = {**API_VERSION, "docker-content-digest": str(digest)}
+    return await send_download(call.request, call.blobs, download, headers=headers, subject="blob")
 
 
 def _proxied_head(call: _Call, digest: Digest, size: int | None) -> Response[Any]:
@@ -493,30 +452,6 @@ def _stream_through(call: _Call, digest: Digest, proxied: BlobSource) -> Respons
         headers["content-length"] = str(proxied.size)
     # the stream releases its last chunk only once the blob is stored (UploadSessions.tee)
     return Stream(proxied.stream, status_code=200, headers=headers)
-
-
-_LARGE_READ: Final = 4 * 1024 * 1024
-
-
-async def _read_file(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
-    """Large reads straight from a local file: 4 MiB per thread hop, a quarter of the
-    per-chunk overhead of the store's 1 MiB reader on multi-GB layers."""
-    try:
-        handle = await anyio.to_thread.run_sync(path.open, "rb")
-    except FileNotFoundError:
-        raise e.NotFound("blob vanished while being served", subject="blob") from None
-    try:
-        position = start
-        while position < end:
-            chunk = await anyio.to_thread.run_sync(
-                os.pread, handle.fileno(), min(_LARGE_READ, end - position), position
-            )
-            if not chunk:
-                raise e.Transient("blob shrank while being served")
-            position += len(chunk)
-            yield chunk
-    finally:
-        handle.close()
 
 
 async def _delete_blob(call: _Call) -> Response[Any]:
@@ -729,7 +664,9 @@ class OciController(Controller):
         request_max_body_size=None,
     )
     async def dispatch(
-        self, request: Request[Any, Any, Any], services: ServicesDep
+        self,
+        request: Request[Any, Any, Any],
+        docker: NamedDependency[OciRegistry],
     ) -> Response[Any]:
         """ANY /v2/<path>: match the path, then run the method's handler."""
         path: str = request.path_params.get("path", "")
@@ -743,7 +680,7 @@ class OciController(Controller):
                 handler = methods.get(request.method)
                 if handler is None:
                     raise e.Unsupported(f"{request.method} is not allowed here")
-                return await handler(_Call(request, services, match))
+                return await handler(_Call(request, docker, match))
             raise e.NotFound(f"no endpoint at /v2/{path[:200]}", subject="endpoint")
         except _OutOfOrder as exc:
             return oci_error(exc, exc.headers, head=head)

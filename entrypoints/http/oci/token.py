@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 
 from domain import errors as e
 from domain.auth.model import Principal, Role
-from domain.auth.sessions import Grant
-from entrypoints.container import Services
+from domain.auth.policy import AccessPolicy
+from domain.auth.sessions import Grant, SessionTokens
+from entrypoints.config import Settings
 from entrypoints.http.access import AccessDenied, principal_of
-from entrypoints.http.deps import ServicesDep
 
 __all__ = ["DockerTokenController"]
 
@@ -27,14 +28,18 @@ class DockerTokenController(Controller):
     tags = ["docker"]
 
     @get("/")
-    async def token(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
+    async def token(
+        self,
+        request: Request[Any, Any, Any],
+        policy: NamedDependency[AccessPolicy],
+        sessions: NamedDependency[SessionTokens],
+        settings: NamedDependency[Settings],
+    ) -> Response[Any]:
         """GET /auth/token?scope=repository:<name>:pull,push: a short-lived bearer token."""
         header = request.headers.get("authorization")
         principal = principal_of(request)
-        if header is None and services.access_policy.enabled:
-            anonymous_pull = (
-                services.settings.auth_docker_anon_pull or services.settings.auth_anonymous_read
-            )
+        if header is None and policy.enabled:
+            anonymous_pull = settings.auth_docker_anon_pull or settings.auth_anonymous_read
             if not anonymous_pull:
                 raise AccessDenied(
                     e.Unauthenticated("credentials required"), "api", None, Role.READ
@@ -42,13 +47,13 @@ class DockerTokenController(Controller):
         grants: list[Grant] = []
         for requested in request.query_params.getall("scope", []):
             for item in requested.split(" "):
-                grant = _grant(item, principal, services)
+                grant = _grant(item, principal, policy)
                 if grant is not None:
                     grants.append(grant)
         role = principal.role if not principal.anonymous else None
-        if not services.access_policy.enabled:
+        if not policy.enabled:
             role = Role.ADMIN
-        token = await services.sessions.issue(
+        token = await sessions.issue(
             principal.name,
             role,
             tuple(grants),
@@ -57,7 +62,7 @@ class DockerTokenController(Controller):
             bounds=principal.bounds if principal.from_session else principal.scopes,
         )
         now = datetime.now(UTC)
-        seconds = int(services.sessions.lifetime.total_seconds())
+        seconds = int(sessions.lifetime.total_seconds())
         if principal.expires is not None:
             seconds = max(0, min(seconds, int((principal.expires - now).total_seconds())))
         return Response(
@@ -70,7 +75,7 @@ class DockerTokenController(Controller):
         )
 
 
-def _grant(item: str, principal: Principal, services: Services) -> Grant | None:
+def _grant(item: str, principal: Principal, policy: AccessPolicy) -> Grant | None:
     """A repository grant, with only the actions the caller may take.
 
     ``registry:catalog:*`` grants nothing: every session may ask for the
@@ -86,7 +91,7 @@ def _grant(item: str, principal: Principal, services: Services) -> Grant | None:
         if needed is None:
             continue
         try:
-            services.access_policy.check(principal, needed, "docker", name)
+            policy.check(principal, needed, "docker", name)
         except (e.Unauthenticated, e.Forbidden):
             continue
         allowed.append(action)

@@ -10,7 +10,9 @@ from litestar import Request, Response
 from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.http.formats import HttpFormat
+from entrypoints.http.pypi.container import PypiContainer
 from entrypoints.http.pypi.routes import PypiController, pypi_error
+from entrypoints.http.pypi.settings import PypiSettings
 
 __all__ = ["FORMAT"]
 
@@ -43,4 +45,6 @@ FORMAT = HttpFormat(
     },
     render_error=_render,
     name_of=_name_of,
+    settings=PypiSettings,
+    container=PypiContainer,
 )

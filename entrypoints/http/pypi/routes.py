@@ -14,22 +14,21 @@ from urllib.parse import parse_qs, quote
 
 import msgspec
 from litestar import Controller, Request, Response, route
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.response import Stream
 
 from domain import errors as e
 from domain.auth.model import Role
 from domain.codecs import json
-from domain.ports import BlobStore
-from domain.pypi.registry import Download, PypiRegistry, Rendered
+from domain.pypi.registry import PypiRegistry, Rendered
 from domain.pypi.simple import HTML, JSON_V1, MEDIA_TYPES, negotiate
-from entrypoints.container import Services
 from entrypoints.http.access import principal_of, readable, require
+from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import read_body
-from entrypoints.http.conditional import if_range_allows, none_match
-from entrypoints.http.deps import ServicesDep
+from entrypoints.http.conditional import none_match
+from entrypoints.http.errors import plain_error
+from entrypoints.http.files import send_download
 from entrypoints.http.links import public_base
-from entrypoints.http.ranges import ByteRange, byte_range
 
 __all__ = ["ERRORS", "PypiController", "pypi_error"]
 
@@ -57,27 +56,7 @@ _BODY_LIMIT: Final = 64 * 1024
 
 def pypi_error(exc: e.NoraError, *, head: bool = False) -> Response[bytes]:
     """PyPI's error answer: the status and ``<title>: <detail>`` as plain text."""
-    status, title = 500, "Internal Server Error"
-    for kind, subject, code, text in ERRORS:
-        if isinstance(exc, kind) and (not subject or subject == exc.subject):
-            status, title = code, text
-            break
-    body = f"{title}: {exc.detail}\n" if exc.detail else f"{title}\n"
-    headers: dict[str, str] = {}
-    if isinstance(exc, e.RangeNotSatisfiable):
-        headers["content-range"] = f"bytes */{exc.size}"
-    return Response(
-        b"" if head else body.encode("utf-8"),
-        status_code=status,
-        headers=headers,
-        media_type="text/plain; charset=utf-8",
-    )
-
-
-def _registry(services: Services) -> PypiRegistry:
-    """PyPI's facade, from PyPI's own container (the shared Services names no format)."""
-    registry: PypiRegistry = services.container.pypi.registry()
-    return registry
+    return plain_error(ERRORS, exc, head=head)
 
 
 def _trailing_slash(request: Request[Any, Any, Any]) -> bool:
@@ -91,11 +70,11 @@ def _page_response(
     content_type = "text/html; charset=utf-8" if media_type == HTML else media_type
     headers = {"etag": rendered.etag, "vary": "Accept", "cache-control": "max-age=60"}
     if none_match(request.headers, rendered.etag):
-        return Response(b"", status_code=304, headers=headers)
+        return Answer(304, headers)
     body = b"" if request.method == "HEAD" else rendered.body
     if request.method == "HEAD":
         headers["content-length"] = str(len(rendered.body))
-    return Response(body, status_code=200, headers=headers, media_type=content_type)
+    return Answer(200, headers, body, media_type=content_type)
 
 
 def _media_type(request: Request[Any, Any, Any]) -> str:
@@ -115,45 +94,6 @@ class _NotAcceptable(e.Unsupported):
             "acceptable: " + ", ".join((JSON_V1, *[t for t in MEDIA_TYPES if t != JSON_V1])),
             subject="accept",
         )
-
-
-async def _send_file(
-    request: Request[Any, Any, Any], blobs: BlobStore, download: Download
-) -> Response[Any]:
-    headers = {"accept-ranges": "bytes"}
-    if download.etag:
-        headers["etag"] = download.etag
-        if none_match(request.headers, download.etag):
-            closing = getattr(download.stream, "aclose", None)
-            if closing is not None:  # a fetch from upstream the client does not need
-                await closing()
-            return Response(b"", status_code=304, headers=headers)
-    if download.stream is not None:
-        if download.size is not None:
-            headers["content-length"] = str(download.size)
-        headers.pop("accept-ranges")
-        return Stream(download.stream, headers=headers, media_type=download.content_type)
-    assert download.key is not None
-    size = download.size
-    if size is None:
-        size = (await blobs.stat(download.key)).size
-    if request.method == "HEAD":
-        headers["content-length"] = str(size)
-        return Response(b"", headers=headers, media_type=download.content_type)
-    wanted = None
-    if if_range_allows(request.headers.get("if-range"), download.etag):
-        wanted = byte_range(request.headers.get("range"), size)
-    start, end = (wanted.start, wanted.end) if wanted is not None else (0, size)
-    try:
-        reader = await blobs.open(download.key, start, end)
-    except e.NotFound:
-        raise e.NotFound(f"content of {download.filename} is missing", subject="file") from None
-    headers["content-length"] = str(reader.end - reader.start)
-    status = 200
-    if wanted is not None:
-        status = 206
-        headers["content-range"] = ByteRange.of(reader).content_range
-    return Stream(reader, status_code=status, headers=headers, media_type=download.content_type)
 
 
 async def _reason(request: Request[Any, Any, Any]) -> str:
@@ -187,12 +127,16 @@ class PypiController(Controller):
     include_in_schema = False
 
     @route(["/simple", "/simple/{path:path}"], http_method=["GET", "HEAD"], cache_control=None)
-    async def simple(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
+    async def simple(
+        self,
+        request: Request[Any, Any, Any],
+        pypi: NamedDependency[PypiRegistry],
+    ) -> Response[Any]:
         """GET /simple/, /simple/<project>/, /simple/<project>/<file>[.metadata]."""
         path: str = request.path_params.get("path", "")
         head = request.method == "HEAD"
+        registry = pypi
         try:
-            registry = _registry(services)
             parts = [part for part in path.split("/") if part]
             if not parts:
                 if not _trailing_slash(request):
@@ -212,7 +156,7 @@ class PypiController(Controller):
             if normal != parts[0]:
                 return _redirect(f"/simple/{normal}/{quote(parts[1])}", request)
             download = await registry.download(normal, parts[1])
-            return await _send_file(request, services.blobs, download)
+            return await send_download(request, pypi.blobs, download)
         except e.NoraError as exc:
             return pypi_error(exc, head=head)
 
@@ -223,12 +167,16 @@ class PypiController(Controller):
         # the upload limit (NORA_BODY_LIMIT_MB) is enforced while the file streams
         request_max_body_size=None,
     )
-    async def pypi(self, request: Request[Any, Any, Any], services: ServicesDep) -> Response[Any]:
+    async def pypi(
+        self,
+        request: Request[Any, Any, Any],
+        pypi: NamedDependency[PypiRegistry],
+    ) -> Response[Any]:
         """POST /pypi/ (upload), GET /pypi/<project>[/<version>]/json, yank, unyank, DELETE."""
         path: str = request.path_params.get("path", "")
         head = request.method == "HEAD"
+        registry = pypi
         try:
-            registry = _registry(services)
             parts = [part for part in path.split("/") if part]
             method = "GET" if head else request.method
             if not parts:
@@ -237,7 +185,7 @@ class PypiController(Controller):
                 return await _upload(request, registry)
             if method == "GET" and parts[-1] == "json" and len(parts) in (2, 3):
                 version = parts[1] if len(parts) == 3 else None
-                base = public_base(request, services)
+                base = public_base(request)
                 body = await registry.project_json(parts[0], base, version)
                 return _json(b"" if head else body)
             if method == "POST" and len(parts) == 3 and parts[2] in ("yank", "unyank"):

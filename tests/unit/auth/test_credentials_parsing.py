@@ -14,14 +14,14 @@ from domain.auth.model import Principal
 from domain.auth.sessions import SessionTokens
 from domain.errors import Unauthenticated
 from entrypoints.config import Settings
-from entrypoints.container import Services, build_container
+from entrypoints.container import build_container
 from entrypoints.http.access import _credentials
 
 pytestmark = pytest.mark.anyio
 
-_SERVICES = Services(
-    build_container(Settings(storage_mode="memory", metadata_url="memory://", auth_enabled=True))
-)
+_AUTHENTICATOR = build_container(
+    Settings(storage_mode="memory", metadata_url="memory://", auth_enabled=True)
+).auth.authenticator()
 
 _schemes = st.sampled_from(["Basic", "basic", "Bearer", "bearer", "Digest", "", "Token"])
 _basic_payloads = st.binary(max_size=200).map(lambda b: base64.b64encode(b).decode())
@@ -33,7 +33,7 @@ _values = st.one_of(st.text(max_size=300), _basic_payloads, st.just("nora_" + "a
 async def test_any_header_gives_a_principal_or_unauthenticated(scheme: str, value: str) -> None:
     header = f"{scheme} {value}" if scheme else value
     try:
-        principal = await _credentials(header, _SERVICES)
+        principal = await _credentials(header, _AUTHENTICATOR)
     except Unauthenticated:
         return
     assert isinstance(principal, Principal)  # only reachable with real credentials

@@ -139,6 +139,9 @@ class Users:
     def __contains__(self, username: object) -> bool:
         return username in self.names
 
+    def generation(self) -> int:
+        return 0
+
 
 @pytest.fixture
 def clock() -> FixedClock:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from domain.codecs.zipread import read_directory, read_member
 from domain.errors import InvalidInput, TooLarge
 from domain.pypi.metadata import parse_core_metadata
+from tests.zipmember import member
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +24,7 @@ def archive(
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", method) as out:
         for name, data in members.items():
-            out.writestr(name, data)
+            out.writestr(member(name, method), data)
         out.comment = comment
     return buffer.getvalue()
 

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from litestar import Litestar, Request, get
+from litestar.datastructures import State
 from litestar.testing import TestClient
 
-from entrypoints.container import Services
+from entrypoints.config import Settings
+from entrypoints.container import build_container
 from entrypoints.http.links import public_base
 
 
 def _app(public_url: str) -> Litestar:
-    services = cast(Services, SimpleNamespace(settings=SimpleNamespace(public_url=public_url)))
+    container = build_container(
+        Settings(storage_mode="memory", metadata_url="memory://", public_url=public_url)
+    )
 
     @get("/base")
     async def base(request: Request[Any, Any, Any]) -> str:
-        return public_base(request, services)
+        return public_base(request)
 
-    return Litestar(route_handlers=[base])
+    return Litestar(route_handlers=[base], state=State({"container": container}))
 
 
 @pytest.mark.parametrize(

@@ -70,8 +70,12 @@ async def test_streamed_publish_stores_the_tarball(registry: Registry, order: st
     assert snap is not None
     assert snap.package.owners == ["alice"]
     tarball = await registry.npm.tarball("demo", "demo-1.0.0.tgz")
-    assert tarball.reader is not None
-    data = b"".join([chunk async for chunk in tarball.reader])
+    assert tarball.key is not None
+    assert tarball.size == len(b"tarball bytes" * 1000)
+    assert tarball.etag is not None
+    assert tarball.etag.startswith('"sha512-')
+    reader = await registry.npm.blobs.open(tarball.key)
+    data = b"".join([chunk async for chunk in reader])
     assert data == b"tarball bytes" * 1000
     assert registry.stored() == (1, 0)
     document = await registry.packument("demo")

@@ -53,8 +53,8 @@ class Setup:
             clock=self.clock,
             ttl=timedelta(minutes=5),
         )
-        self.oci = OciRegistry(self.manifests, self.uploads, proxy)
-        self.hosted_only = OciRegistry(self.manifests, self.uploads)
+        self.oci = OciRegistry(self.manifests, self.uploads, proxy, blobs=self.blobs)
+        self.hosted_only = OciRegistry(self.manifests, self.uploads, blobs=self.blobs)
 
     async def push(self, name: str, tag: str, layer: bytes = b"hosted layer") -> Digest:
         """A hosted image ``name:tag`` (config and one layer), pushed through the facade."""

@@ -15,6 +15,7 @@ from adapters.clock import FixedClock
 from adapters.metadata.memory import MemoryMetadataStore
 from domain.digests import Digest, hash_bytes
 from domain.errors import InvalidInput, NotFound, Unsupported
+from domain.keys import oci_tag_key
 from domain.oci import ManifestService
 from domain.oci.media import OCI_INDEX, OCI_MANIFEST
 from domain.uploads import UploadSessions
@@ -322,3 +323,36 @@ async def test_owners_of_expired_uploads_are_pruned() -> None:
     await reg.oci.check_upload(live.id, "team/app")
     with pytest.raises(NotFound):
         await reg.oci.check_upload(stale.id, "team/app")
+
+
+class _CountingMeta(MemoryMetadataStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets = 0
+
+    async def get(self, key: str) -> Any:
+        self.gets += 1
+        return await super().get(key)
+
+
+async def test_a_pull_by_tag_reads_the_metadata_once_and_old_tags_still_resolve() -> None:
+    registry = Registry()
+    counting = _CountingMeta()
+    registry.meta = counting
+    registry.uploads = UploadSessions(registry.blobs, counting, FixedClock())
+    registry.oci = ManifestService(registry.blobs, counting)
+    body, digest = await registry.image("team/app", "v1")
+    counting.gets = 0
+    stored = await registry.oci.get_manifest("team/app", "v1")
+    assert (stored.digest, stored.body, counting.gets) == (digest, body, 1)
+    # a tag written before tags carried their manifest's document (layout of earlier releases)
+    old_tag = oci_tag_key("team/app", "old")
+    await counting.put(old_tag, json.dumps({"digest": str(digest)}).encode())
+    counting.gets = 0
+    old = await registry.oci.get_manifest("team/app", "old")
+    assert (old.digest, old.body, counting.gets) == (digest, body, 2)
+    # deleting the manifest deletes its tags: no copy outlives it
+    await registry.oci.delete_manifest("team/app", digest)
+    for tag in ("v1", "old"):
+        with pytest.raises(NotFound):
+            await registry.oci.get_manifest("team/app", tag)

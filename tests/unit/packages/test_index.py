@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.metadata.memory import MemoryMetadataStore
 from domain.digests import hash_bytes
 from domain.errors import Conflict, DigestMismatch, InvalidInput, NoraError, NotFound
 from domain.packages import NewFile, PackageIndex
@@ -149,6 +150,23 @@ async def test_delete_package_then_republish_gets_new_etag(harness: Harness) -> 
     assert second.version > first.version
     assert second.etag() != first.etag()
     assert second.etag("abbreviated") != second.etag()
+
+
+async def test_a_restored_store_never_reuses_an_old_etag_for_other_content(
+    harness: Harness,
+) -> None:
+    await harness.publish("pkg", "1.0.0")
+    early = await harness.index.get("pkg")  # a client keeps this ETag
+    await harness.publish("pkg", "2.0.0")
+    # a restore writes every document once: the newest content at the first version
+    restored = Harness(meta=MemoryMetadataStore())
+    for doc in (await harness.meta.scan("")).items:
+        await restored.meta.put(doc.key, doc.value)
+    again = await restored.index.get("pkg")
+    assert again.version == early.version, "versions start again after a restore"
+    assert sorted(again.package.versions) == ["1.0.0", "2.0.0"]
+    assert again.etag() != early.etag(), "an old ETag must not match newer content"
+    assert again.etag() == (await restored.worker().get("pkg")).etag(), "stable per content"
 
 
 async def test_listing_is_sorted_and_skips_tombstones(harness: Harness) -> None:

@@ -176,8 +176,9 @@ async def test_everything_keeps_working_after_the_migration(root: Path) -> None:
     await data.npm.index.migrate()
     await data.pypi.index.migrate()
     tarball = await data.npm.tarball("demo", "demo-1.0.0.tgz")
-    assert tarball.reader is not None
-    assert b"".join([chunk async for chunk in tarball.reader]) == b"\x1f\x8b one"
+    assert tarball.key is not None
+    reader = await data.npm.blobs.open(tarball.key)
+    assert b"".join([chunk async for chunk in reader]) == b"\x1f\x8b one"
     body = json.dumps(publish_body("demo", "3.0.0", b"\x1f\x8b four")).encode()
     await data.npm.put("demo", _once(body), publisher="alice")
     body = json.dumps(publish_body("gone", "2.0.0", b"\x1f\x8b back")).encode()

@@ -21,6 +21,7 @@ from domain.pypi.registry import PypiRegistry, new_pypi_index
 from domain.pypi.simple import HTML, JSON_V1
 from domain.uploads import UploadSessions
 from tests.unit.fakes import FakeUpstream
+from tests.zipmember import member
 
 pytestmark = pytest.mark.anyio
 
@@ -32,10 +33,10 @@ def wheel(name: str, version: str, *, meta_version: str | None = None) -> bytes:
     buffer = io.BytesIO()
     dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-        out.writestr(f"{name.replace('-', '_')}/__init__.py", b"")
+        out.writestr(member(f"{name.replace('-', '_')}/__init__.py"), b"")
         metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {meta_version or version}\n"
-        out.writestr(f"{dist_info}/METADATA", metadata + "Requires-Python: >=3.9\n\n")
-        out.writestr(f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\n")
+        out.writestr(member(f"{dist_info}/METADATA"), metadata + "Requires-Python: >=3.9\n\n")
+        out.writestr(member(f"{dist_info}/WHEEL"), b"Wheel-Version: 1.0\n")
     return buffer.getvalue()
 
 

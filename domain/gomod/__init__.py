@@ -1,0 +1,1 @@
+"""Go modules: the GOPROXY protocol, hosted modules and a pull-through cache."""

@@ -1,0 +1,1 @@
+"""Maven: repository layout, version order, generated metadata, the registry facade."""

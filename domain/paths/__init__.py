@@ -1,0 +1,15 @@
+"""The shared core of path-addressed formats (Maven, raw files): see :mod:`domain.paths.index`."""
+
+from domain.paths.index import MAX_ATTEMPTS, PathIndex, valid_path
+from domain.paths.model import DirEntry, DirPage, Overwrite, PathEntry, Revision
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "DirEntry",
+    "DirPage",
+    "Overwrite",
+    "PathEntry",
+    "PathIndex",
+    "Revision",
+    "valid_path",
+]
