@@ -21,6 +21,7 @@ from domain.ports import Clock, MetadataStore
 __all__ = ["ActivityEvent", "ActivityLog", "ActivityPage", "utc"]
 
 _MAX_MICROS: Final = 10**17  # year ~5138: inverted timestamps stay positive and fixed-width
+_SCAN_PAGE: Final = 200
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
@@ -79,9 +80,18 @@ class ActivityLog:
         cursor: str | None = None,
         max_scanned: int = 20_000,
     ) -> ActivityPage:
-        """Events matching every given filter, newest first, at most ``limit``."""
+        """Events matching every given filter, newest first, at most ``limit``.
+
+        At most ``max_scanned`` events are read. When that budget runs out before
+        ``limit`` matches (rare filters over a long trail), the page holds what was
+        found so far and ``next_cursor`` is the last event read, so paging goes on
+        from there; ``next_cursor`` is None only at the end of the trail (or of the
+        ``since`` window).
+        """
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit must be between 1 and 1000", subject="limit")
+        if max_scanned < 1:
+            raise InvalidInput("max_scanned must be positive", subject="limit")
         if cursor is not None and not cursor.startswith(ACTIVITY_PREFIX):
             raise InvalidInput("bad cursor", subject="cursor")
         after = cursor
@@ -90,10 +100,13 @@ class ActivityLog:
             after = max(after or "", floor) if after else floor
         items: list[ActivityEvent] = []
         scanned = 0
+        last: str | None = None
         while scanned < max_scanned:
-            page = await self._meta.scan(ACTIVITY_PREFIX, after=after, limit=200)
+            budget = min(_SCAN_PAGE, max_scanned - scanned)
+            page = await self._meta.scan(ACTIVITY_PREFIX, after=after, limit=budget)
             for doc in page.items:
                 scanned += 1
+                last = doc.key
                 event = _event_decoder.decode(doc.value)
                 if since is not None and event.at < since:
                     return ActivityPage(items=items)
@@ -102,9 +115,10 @@ class ActivityLog:
                     if len(items) == limit:
                         return ActivityPage(items=items, next_cursor=doc.key)
             if page.next_after is None:
-                break
+                return ActivityPage(items=items)
             after = page.next_after
-        return ActivityPage(items=items)
+        # the scan budget ran out with more of the trail left: go on from the last event read
+        return ActivityPage(items=items, next_cursor=last)
 
 
 def _matches(

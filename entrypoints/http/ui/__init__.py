@@ -37,27 +37,31 @@ from typing import Final
 
 from domain.auth.model import Role
 from entrypoints.http.formats import HttpFormat
+from entrypoints.http.ui.activity import ActivityController
 from entrypoints.http.ui.pages import RootController, UiController, render_error
 
 __all__ = ["FORMAT"]
 
 _READ: Final = {"GET": Role.READ, "HEAD": Role.READ}
 _PUBLIC: Final = {"GET": None, "HEAD": None}
+_ADMIN: Final = {"GET": Role.ADMIN, "HEAD": Role.ADMIN}
 
 FORMAT = HttpFormat(
     name="ui",
     prefixes=("/ui", "/swagger-ui"),
-    routers=(RootController, UiController),
+    routers=(RootController, UiController, ActivityController),
     roles={
         "/": _PUBLIC,
         "/swagger-ui": _PUBLIC,
         "/ui": _READ,
         "/ui/search": _READ,
+        "/ui/activity": _ADMIN,
         "/ui/static/{name}": _PUBLIC,
         "/ui/{word}": _READ,
         "/ui/{word}/{name}": _READ,
     },
     render_error=render_error,
-    # pages are about no single package: each section filters names through readable()
-    unscoped=frozenset({"/ui", "/ui/search", "/ui/{word}", "/ui/{word}/{name}"}),
+    # pages are about no single package: each section filters names through readable();
+    # the activity page refuses a scoped credential itself (it names every format)
+    unscoped=frozenset({"/ui", "/ui/search", "/ui/activity", "/ui/{word}", "/ui/{word}/{name}"}),
 )

@@ -77,6 +77,7 @@ def _page(request: Request[Any, Any, Any], template: str, **context: Any) -> Res
             "item_href": lambda word, name: item_href(root, word, name),
             "plural": plural,
             "active": context.pop("active", ""),
+            "show_activity": _is_admin(request),
             **context,
         },
     )
@@ -278,6 +279,7 @@ def render_error(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[
             "sections": discover(),
             "who": "",
             "active": "",
+            "show_activity": False,
             "title": f"{status}",
             "status": status,
             "message": message,

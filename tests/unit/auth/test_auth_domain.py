@@ -233,3 +233,56 @@ async def test_activity_newest_first_with_filters_and_cursor(meta, clock) -> Non
         await log.query(limit=0)
     with pytest.raises(InvalidInput):
         await log.query(cursor="../x")
+
+
+async def test_activity_paging_goes_on_past_the_scan_budget(meta, clock) -> None:  # type: ignore[no-untyped-def]
+    """A rare filter: each page reads at most ``max_scanned`` events and still hands on a cursor."""
+    log = ActivityLog(meta, clock)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(500):
+        await log.record(
+            ActivityEvent(
+                at=start + timedelta(seconds=i),
+                actor="rare" if i % 100 == 7 else "common",
+                action="write",
+                target=f"t{i}",
+            )
+        )
+    expected = [f"t{i}" for i in reversed(range(500)) if i % 100 == 7]
+    assert len(expected) == 5
+    first = await log.query(actor="rare", max_scanned=50)
+    assert first.items == []  # t407, the newest match, lies beyond the first 50 read
+    assert first.next_cursor is not None
+    found: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await log.query(actor="rare", limit=4, cursor=cursor, max_scanned=50)
+        found += [event.target for event in page.items]
+        pages += 1
+        assert len(page.items) <= 4
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert found == expected  # every match, once, newest first
+    assert pages == 10  # 500 events, 50 read a page: the budget ends every page
+    # the budget never hides the end of the trail: the last page has no cursor
+    last = await log.query(limit=1000, max_scanned=1000)
+    assert len(last.items) == 500
+    assert last.next_cursor is None
+    # a page filled before the budget runs out keeps the plain cursor of its last item
+    full = await log.query(actor="common", limit=3, max_scanned=50)
+    assert [event.target for event in full.items] == ["t499", "t498", "t497"]
+    again = await log.query(actor="common", limit=1, cursor=full.next_cursor)
+    assert [event.target for event in again.items] == ["t496"]
+    # the since window still ends paging without a cursor, budget or not
+    window = await log.query(actor="rare", since=start + timedelta(seconds=400), max_scanned=50)
+    assert window.items == []
+    assert window.next_cursor is not None
+    rest = await log.query(
+        actor="rare", since=start + timedelta(seconds=400), cursor=window.next_cursor
+    )
+    assert [event.target for event in rest.items] == ["t407"]
+    assert rest.next_cursor is None
+    with pytest.raises(InvalidInput):
+        await log.query(max_scanned=0)
