@@ -55,6 +55,7 @@ __all__ = [
     "ACTIVITY_PREFIX",
     "BLOB_PREFIX",
     "LEASE_PREFIX",
+    "LOGIN_PREFIX",
     "MAX_KEY_LENGTH",
     "OCI_CATALOG_PREFIX",
     "OCI_REPO_PREFIX",
@@ -68,6 +69,7 @@ __all__ = [
     "generation_key",
     "join",
     "lease_key",
+    "login_key",
     "maven_missing_key",
     "maven_proxy_checksum_key",
     "maven_proxy_file_key",
@@ -279,6 +281,12 @@ def report_key(job: str) -> str:
 SESSION_SECRET_KEY: Final = "auth/session-secret"
 REVOCATIONS_KEY: Final = "auth/revocations"
 ACTIVITY_PREFIX: Final = "activity/"
+LOGIN_PREFIX: Final = "auth/logins/"
+
+
+def login_key(secret_hash: str) -> str:
+    """One dashboard session, under the hash of the secret its browser holds."""
+    return LOGIN_PREFIX + secret_hash
 
 
 def token_key(token_id: str) -> str:

@@ -143,6 +143,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Writes allowed per token, user or (anonymous) address."""
     auth_session_minutes: Annotated[float, msgspec.Meta(gt=0)] = 15.0
     """Lifetime of the bearer tokens handed out by the OCI token endpoint."""
+    ui_session_hours: Annotated[float, msgspec.Meta(gt=0, le=24 * 90)] = 12.0
+    """How long a dashboard login lasts before the browser must sign in again."""
 
     sections: dict[str, FormatSettings] = {}
     """Each format's own settings by format word (:meth:`section` reads one)."""

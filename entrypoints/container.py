@@ -18,6 +18,7 @@ from dependency_injector import containers, providers
 from adapters.clock import SystemClock
 from domain.auth.activity import ActivityLog
 from domain.auth.authenticator import Authenticator
+from domain.auth.logins import LoginSessions
 from domain.auth.policy import AccessPolicy
 from domain.auth.sessions import SessionTokens
 from domain.auth.tokens import TokenService
@@ -138,6 +139,12 @@ class AuthContainer(containers.DeclarativeContainer):
         lifetime=providers.Callable(
             lambda s: timedelta(minutes=s.auth_session_minutes), core.settings
         ),
+    )
+    logins = providers.Singleton(
+        LoginSessions,
+        core.metadata_store,
+        core.clock,
+        lifetime=providers.Callable(lambda s: timedelta(hours=s.ui_session_hours), core.settings),
     )
     authenticator = providers.Singleton(
         Authenticator,

@@ -22,7 +22,7 @@ import ipaddress
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -34,6 +34,7 @@ from prometheus_client import Counter
 from domain import errors as e
 from domain.auth.activity import ActivityEvent
 from domain.auth.authenticator import Authenticator
+from domain.auth.logins import Login
 from domain.auth.model import ANONYMOUS, Principal, Role
 from entrypoints.config import Settings
 from entrypoints.container import Container
@@ -50,7 +51,9 @@ __all__ = [
     "client_of",
     "forget_credentials",
     "formats_of",
+    "login_of",
     "principal_of",
+    "prove_login",
     "readable",
     "render_denied",
     "require",
@@ -69,6 +72,8 @@ _RATE_LIMITED = Counter("nora_rate_limited_total", "Requests answered 429.", ["f
 
 _MAX_AUTHORIZATION: Final = 8192
 _STATE_KEY: Final = "nora_principal"
+_LOGIN_KEY: Final = "nora_login"
+_MAX_COOKIE: Final = 8192
 _CLIENT_KEY: Final = "nora_client"
 
 
@@ -122,6 +127,12 @@ def principal_of(request: Request[Any, Any, Any]) -> Principal:
     """Who made this request (the anonymous principal when auth is off or absent)."""
     principal = request.scope.get("state", {}).get(_STATE_KEY)
     return principal if isinstance(principal, Principal) else ANONYMOUS
+
+
+def login_of(request: Request[Any, Any, Any]) -> Login | None:
+    """The dashboard session this request came with, if its cookie was accepted."""
+    login = request.scope.get("state", {}).get(_LOGIN_KEY)
+    return login if isinstance(login, Login) else None
 
 
 def readable(request: Request[Any, Any, Any], fmt: str) -> Callable[[str], bool] | None:
@@ -279,23 +290,71 @@ def _authorization(scope: Any) -> str | None:
     return None
 
 
+def _cookie(scope: Any, name: str) -> str | None:
+    """One cookie's value from the request head (the last one of that name wins)."""
+    found: str | None = None
+    for key, value in scope.get("headers", ()):
+        if key != b"cookie" or len(value) > _MAX_COOKIE:
+            continue
+        for part in value.decode("latin-1").split(";"):
+            cookie, sep, content = part.strip().partition("=")
+            if sep and cookie == name:
+                found = content.strip().strip('"')
+    return found
+
+
 async def _authenticate(scope: Any, auth: Any, client: str) -> Principal:
     header = _authorization(scope)
     if header is None:
-        return ANONYMOUS
+        return await _login(scope, auth)
     await _CREDENTIALS.follow_revocations(auth.tokens(), auth.users())
     cached = _CREDENTIALS.get(header)
     if cached is not None:
         return cached
+    principal = await prove_login(
+        scope, auth, client, lambda: _credentials(header, auth.authenticator())
+    )
+    _CREDENTIALS.put(header, principal)
+    return principal
+
+
+async def _login(scope: Any, auth: Any) -> Principal:
+    """The dashboard session of a format that takes one; anonymous without a live one.
+
+    An ended or expired session is simply no credential (the page then offers
+    the login form), never more than anonymous.
+    """
+    fmt = formats_of(scope).of(scope["path"])
+    if fmt is None or fmt.login_cookie is None:
+        return ANONYMOUS
+    secret = _cookie(scope, fmt.login_cookie)
+    if not secret:
+        return ANONYMOUS
+    try:
+        login = await auth.logins().find(secret)
+        principal: Principal = await auth.authenticator().login(login)
+    except e.Unauthenticated:
+        return ANONYMOUS
+    scope.setdefault("state", {})[_LOGIN_KEY] = login
+    return principal
+
+
+async def prove_login(
+    scope: Any, auth: Any, client: str, proof: Callable[[], Awaitable[Principal]]
+) -> Principal:
+    """Run one proof of identity inside the failed-login budget of ``client``.
+
+    Every uncached proof (a header, the dashboard's login form) checks the
+    budget first: it may be shared with other replicas (Redis), where this
+    client's failures happened; a failure spends from it.
+    """
     limiter = auth.rate_limiter()
-    # Every uncached proof checks the login budget first: the budget may be shared with
-    # other replicas (Redis), where this client's failures happened.
     retry = await limiter.peek("login", client)
     if retry is not None:
         _RATE_LIMITED.labels(formats_of(scope).format_of(scope["path"]), "login").inc()
         raise e.RateLimited("too many failed logins", retry_after=retry, subject="login")
     try:
-        principal = await _credentials(header, auth.authenticator())
+        return await proof()
     except e.Unauthenticated:
         retry = await limiter.hit("login", client)
         if retry is not None:
@@ -304,8 +363,6 @@ async def _authenticate(scope: Any, auth: Any, client: str) -> Principal:
                 "too many failed logins", retry_after=retry, subject="login"
             ) from None
         raise
-    _CREDENTIALS.put(header, principal)
-    return principal
 
 
 async def _credentials(header: str, authenticator: Authenticator) -> Principal:

@@ -11,14 +11,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from domain import errors as e
-from domain.auth import delegation
+from domain.auth import management
 from domain.auth.activity import ActivityLog, utc
 from domain.auth.authenticator import Authenticator
 from domain.auth.model import Principal, Role, Scope
 from domain.auth.policy import AccessPolicy
-from domain.auth.tokens import TokenService
 from domain.codecs import json
-from domain.ports import UserDirectory
 from entrypoints.http.access import AccessDenied, forget_credentials, principal_of
 from entrypoints.http.bodies import read_body
 from entrypoints.http.errors import domain_error_response
@@ -60,17 +58,6 @@ def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
     return domain_error_response(exc)
 
 
-def _owner_role(
-    users: UserDirectory, authenticator: Authenticator, caller: Principal, owner: str
-) -> Role | None:
-    """The role ``owner`` holds, when someone other than the caller is named."""
-    if caller.anonymous or owner == caller.name:
-        return None
-    if owner not in users:
-        raise e.InvalidInput(f"{owner!r} is not a user", subject="token")
-    return authenticator.role_of(owner)
-
-
 def _caller(request: Request[Any, Any, Any], policy: AccessPolicy) -> Principal:
     principal = principal_of(request)
     if principal.anonymous and policy.enabled:
@@ -89,33 +76,22 @@ class ApiController(Controller):
     async def create_token(
         self,
         request: Request[Any, Any, Any],
-        tokens: NamedDependency[TokenService],
         policy: NamedDependency[AccessPolicy],
-        users: NamedDependency[UserDirectory],
         authenticator: NamedDependency[Authenticator],
     ) -> dict[str, Any]:
         """POST /api/tokens: a new token, never beyond the caller's role, scopes or expiry."""
         caller = _caller(request, policy)
         body = json.decode(await read_body(request, _BODY_LIMIT), NewToken, subject="token")
-        role = Role.parse(body.role)
-        owner = body.owner or caller.name
         days = body.expires_in_days
-        grant = delegation.issue(
+        secret, record = await management.create_token(
+            authenticator,
             caller,
-            role=role,
+            role=Role.parse(body.role),
             scopes=[Scope.parse(text) for text in body.scopes],
             expires_in=None if days is None else timedelta(days=days),
-            now=datetime.now(UTC),
-            owner=owner,
-            owner_role=_owner_role(users, authenticator, caller, owner),
-        )
-        secret, record = await tokens.create(
-            grant.owner,
-            grant.role,
-            scopes=grant.scopes,
-            expires_at=grant.expires,
             description=body.description,
-            parent=grant.parent,
+            owner=body.owner,
+            now=datetime.now(UTC),
         )
         return {"token": secret, **token_view(record)}
 
@@ -123,8 +99,8 @@ class ApiController(Controller):
     async def list_tokens(
         self,
         request: Request[Any, Any, Any],
-        tokens: NamedDependency[TokenService],
         policy: NamedDependency[AccessPolicy],
+        authenticator: NamedDependency[Authenticator],
         owner: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """GET /api/tokens: the tokens the caller may manage (admins: everyone's, or ``?owner=``).
@@ -132,27 +108,20 @@ class ApiController(Controller):
         A token that may not manage others sees only itself.
         """
         caller = _caller(request, policy)
-        is_admin = caller.anonymous or caller.role == Role.ADMIN
-        wanted = owner if is_admin else caller.name
-        records = await tokens.list(wanted)
-        return {"tokens": [token_view(r) for r in records if delegation.covers(caller, r)]}
+        records = await management.visible_tokens(authenticator, caller, owner)
+        return {"tokens": [token_view(r) for r in records]}
 
     @delete("/tokens/{token_id:str}", status_code=200)
     async def revoke_token(
         self,
         request: Request[Any, Any, Any],
-        tokens: NamedDependency[TokenService],
         policy: NamedDependency[AccessPolicy],
+        authenticator: NamedDependency[Authenticator],
         token_id: FromPath[str],
     ) -> dict[str, Any]:
         """DELETE /api/tokens/<id>: revoke the caller itself, or a token it could have created."""
         caller = _caller(request, policy)
-        record = await tokens.get(token_id)
-        if not delegation.covers(caller, record):
-            if record.owner == caller.name or caller.role == Role.ADMIN:
-                raise e.Forbidden("this credential cannot revoke a more powerful token")
-            raise e.NotFound("unknown token", subject="token")
-        revoked = await tokens.revoke(token_id)
+        revoked = await management.revoke_token(authenticator, caller, token_id)
         forget_credentials()
         return token_view(revoked)
 

@@ -70,6 +70,9 @@ class HttpFormat:
     unscoped: frozenset[str] = frozenset()
     """Route templates about no package, where name scopes do not apply (managing tokens:
     ``domain.auth.delegation`` keeps what a scoped token mints inside its scopes)."""
+    login_cookie: str | None = None
+    """The cookie holding a dashboard login (:mod:`domain.auth.logins`), accepted on this
+    format's routes only and only when no Authorization header is sent."""
     settings: type[FormatSettings] | None = None
     """Its own settings (``NORA_<NAME>_*``), read by ``entrypoints.config.load_settings``."""
     container: type[Any] | None = None

@@ -30,7 +30,6 @@ from urllib.parse import quote
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
-from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.auth_support import USERS, auth_env
 from tests.e2e.browser_support import PHONE, Tab, axe, browser, open_tab
@@ -396,7 +395,7 @@ def test_the_navigation_works_on_a_phone(browser: Browser, registry: Registry) -
         width = tab.page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"]
         links = tab.page.locator('nav[aria-label="Main"] a')
-        assert links.count() == len(WORDS) + 2  # overview, the formats, search
+        assert links.count() == len(WORDS) + 3  # overview, the formats, search, activity
         for number in range(links.count()):
             box = links.nth(number).bounding_box()
             assert box is not None
@@ -428,35 +427,190 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoraProcess]:
         yield server
 
 
-def test_with_access_control_anonymous_visitors_are_refused(
+def _sign_in(tab: Tab, user: str, password: str, start: str = "/ui/") -> None:
+    """Go to ``start``, meet the login form, fill it in like a person and land back."""
+    tab.page.goto(start)
+    tab.page.wait_for_url("**/ui/login?next=*")
+    tab.page.get_by_label("User name").fill(user)
+    tab.page.get_by_label("Password or API token").fill(password)
+    tab.page.get_by_role("button", name="Sign in").click()
+    tab.page.wait_for_url(lambda url: "/ui/login" not in url)
+    assert tab.page.url.endswith(start)
+    assert f"Signed in as {user}" in tab.page.locator("header").inner_text()
+
+
+def test_with_access_control_anonymous_visitors_are_sent_to_sign_in(
     browser: Browser, secured: NoraProcess
 ) -> None:
     tab = open_tab(browser, secured.url)
     try:
         for path in ("/ui/", "/ui/helm", "/ui/helm/private-chart", "/ui/search?q=private"):
-            answered = tab.context.request.get(path)  # the browser context's own request
-            assert answered.status == 401, path
+            answered = tab.context.request.get(path, max_redirects=0)  # the browser's own
+            assert answered.status == 303, path
             assert "private-chart" not in answered.text()
-            # a navigation meets the challenge; with nothing to answer it, it fails
-            with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
-                tab.page.goto(path)
+            response = tab.page.goto(path)
+            assert response is not None
+            assert response.status == 200
+            assert "/ui/login?next=" in tab.page.url
+            assert "private-chart" not in tab.page.locator("main").inner_text()
+        assert tab.page.get_by_role("heading", name="Sign in").is_visible()
+        tab.page.get_by_label("User name").fill("carol")
+        tab.page.get_by_label("Password or API token").fill("not her password")
+        tab.page.get_by_role("button", name="Sign in").click()
+        assert tab.page.get_by_role("alert").inner_text() == "Wrong user name or password."
+        assert tab.context.cookies() == [
+            c for c in tab.context.cookies() if c["name"] != "nora_session"
+        ]
     finally:
         tab.close()
 
 
-def test_with_access_control_credentials_see_the_pages(
+def test_signing_in_shows_the_pages_and_signing_out_ends_the_session(
     browser: Browser, secured: NoraProcess
 ) -> None:
-    tab = open_tab(browser, secured.url, credentials=("carol", USERS["carol"]))
+    tab = open_tab(browser, secured.url, clipboard=True)
     try:
+        _sign_in(tab, "carol", USERS["carol"], "/ui/helm/private-chart")
+        session = next(c for c in tab.context.cookies() if c["name"] == "nora_session")
+        assert session["httpOnly"] is True
+        assert session["sameSite"] == "Strict"
+        assert session["path"] == "/ui"
+        assert tab.page.evaluate("() => document.cookie") == "", "no script can read it"
+        assert "helm pull nora/private-chart" in _copy(tab.page)
+        nav = tab.page.locator('nav[aria-label="Main"]')
+        assert nav.get_by_role("link", name="Tokens").is_visible()
+        assert nav.get_by_role("link", name="Activity").count() == 0, "carol is no admin"
+        refused = tab.page.goto("/ui/activity")
+        assert refused is not None
+        assert refused.status == 403
+        assert "bob" not in tab.page.locator("main").inner_text()
         _goto(tab.page, "/ui/")
-        assert "carol" in tab.page.locator("header").inner_text()
-        tab.page.locator('nav[aria-label="Main"] a[href$="/ui/helm"]').click()
-        tab.page.get_by_role("link", name="private-chart").click()
-        tab.page.wait_for_url("**/ui/helm/private-chart")
-        assert "helm pull nora/private-chart" in tab.page.locator("pre.copyable").inner_text()
+        tab.page.get_by_role("button", name="Sign out").click()
+        tab.page.wait_for_url("**/ui/login")
+        assert not [c for c in tab.context.cookies() if c["name"] == "nora_session"]
+        # the cookie as it was, replayed: the session ended on the server too
+        tab.context.add_cookies([session])  # type: ignore[list-item]
+        tab.page.goto("/ui/helm/private-chart")
+        assert "/ui/login?next=" in tab.page.url
     finally:
         tab.close()
+
+
+def test_an_admin_reads_the_activity_trail_with_filters(
+    browser: Browser, secured: NoraProcess
+) -> None:
+    tab = open_tab(browser, secured.url)
+    try:
+        _sign_in(tab, "alice", USERS["alice"])
+        tab.page.locator('nav[aria-label="Main"]').get_by_role("link", name="Activity").click()
+        tab.page.wait_for_url("**/ui/activity")
+        table = tab.page.locator("table.activity")
+        assert "login" in table.inner_text()
+        tab.page.get_by_label("Actor").fill("bob")
+        tab.page.get_by_label("Format").select_option("helm")
+        tab.page.get_by_role("button", name=re.compile("Filter|Apply|Show")).click()
+        tab.page.wait_for_url(re.compile(r"/ui/activity\?.*actor=bob"))
+        rows = table.locator("tbody tr")
+        assert rows.count() >= 1
+        for number in range(rows.count()):
+            text = rows.nth(number).inner_text()
+            assert "bob" in text
+            assert "helm" in text
+    finally:
+        tab.close()
+
+
+def test_a_token_made_in_the_browser_works_with_npm_until_it_is_revoked(
+    browser: Browser, secured: NoraProcess, tmp_path: Path
+) -> None:
+    tab = open_tab(browser, secured.url, clipboard=True)
+    try:
+        _sign_in(tab, "bob", USERS["bob"], "/ui/tokens")
+        tab.page.get_by_label("Description").fill("release bot")
+        tab.page.get_by_label("Role").select_option("write")
+        tab.page.get_by_label("Scopes").fill("npm:browser-*")
+        tab.page.get_by_label("Expires in days").fill("1")
+        tab.page.get_by_role("button", name="Create token").click()
+        token = _copy(tab.page).strip()
+        assert token
+        npm = NpmClient(secured.url + "/npm/", tmp_path / "npm-home", token=token)
+        package = make_package(tmp_path / "pkg", "browser-made", "1.0.0")
+        npm.run("publish", cwd=package)
+        shown = npm.run("view", "browser-made", "version")
+        assert shown.stdout.strip() == "1.0.0"
+        outside = make_package(tmp_path / "other", "elsewhere", "1.0.0")
+        assert npm.run("publish", cwd=outside, check=False).returncode != 0, "outside its scope"
+
+        tab.page.goto("/ui/tokens")
+        assert token not in tab.page.content(), "shown once only"
+        row = tab.page.locator("tr", has_text="release bot")
+        row.get_by_role("button", name=re.compile("Revoke")).click()
+        tab.page.wait_for_url("**/ui/tokens?revoked=1")
+        assert "revoked" in tab.page.locator("tr", has_text="release bot").inner_text()
+        refused = npm.run("view", "browser-made", "version", check=False)
+        assert refused.returncode != 0
+        assert "401" in refused.stdout + refused.stderr
+    finally:
+        tab.close()
+
+
+def test_no_serious_accessibility_violations_on_the_account_pages(
+    browser: Browser, secured: NoraProcess
+) -> None:
+    tab = open_tab(browser, secured.url, bypass_csp=True)
+    try:
+        found: dict[str, list[object]] = {}
+        _goto(tab.page, "/ui/login")
+        found["/ui/login"] = axe(tab.page)
+        _sign_in(tab, "alice", USERS["alice"], "/ui/tokens")
+        found["/ui/tokens"] = axe(tab.page)
+        tab.page.get_by_role("button", name="Create token").click()
+        assert tab.page.locator("pre.copyable").count() == 1
+        found["/ui/tokens (created)"] = axe(tab.page)
+        _goto(tab.page, "/ui/activity")
+        found["/ui/activity"] = axe(tab.page)
+        assert {path: v for path, v in found.items() if v} == {}
+    finally:
+        tab.close()
+
+
+def test_forged_and_unauthenticated_form_posts_are_refused(
+    browser: Browser, secured: NoraProcess
+) -> None:
+    def count() -> int:
+        listed = httpx.get(secured.url + "/api/tokens", auth=("alice", USERS["alice"]))
+        return len(listed.json()["tokens"])
+
+    before = count()
+    tab = open_tab(browser, secured.url)
+    try:
+        _sign_in(tab, "bob", USERS["bob"], "/ui/tokens")
+        # a tampered token in our own page: refused with an explanation
+        tab.page.locator('form[action="/ui/tokens"] input[name="csrf"]').evaluate(
+            "input => { input.value = 'f'.repeat(64) }"
+        )
+        tab.page.get_by_role("button", name="Create token").click()
+        assert "reload the page" in tab.page.locator("main").inner_text()
+        # another site's page posting into NORA with bob's browser: the Strict cookie stays
+        # home, so NORA sees nobody and sends the form to the login page
+        other = tab.context.new_page()
+        other.set_content(
+            f'<form method="post" action="{secured.url}/ui/tokens">'
+            '<input name="role" value="write"><button>go</button></form>'
+        )
+        other.get_by_role("button", name="go").click()
+        other.wait_for_load_state()
+        assert "/ui/login" in other.url
+        other.close()
+        # and a client with no session at all
+        bare = httpx.post(
+            secured.url + "/ui/tokens", data={"role": "read", "csrf": "x"}, follow_redirects=False
+        )
+        assert bare.status_code == 303
+        assert bare.headers["location"].startswith("/ui/login")
+    finally:
+        tab.close()
+    assert count() == before, "no token was made by any of them"
 
 
 # ---------------------------------------------------------------- pictures for the README

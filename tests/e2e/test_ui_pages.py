@@ -198,8 +198,8 @@ def test_access_control_on_lists_items_and_search(
         response = httpx.put(server.url + path, json=body, headers=basic("alice", "wonderland"))
         assert response.status_code < 300, response.text
     anonymous = httpx.get(server.url + "/ui/npm")
-    assert anonymous.status_code == 401
-    assert anonymous.headers["www-authenticate"].startswith("Basic ")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/ui/login?next=%2Fui%2Fnpm"
     assert "other" not in anonymous.text
     assert httpx.get(server.url + "/ui/static/ui.css").status_code == 200
     token = create_token(server, "bob", "read", "npm:@team/*")

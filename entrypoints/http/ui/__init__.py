@@ -27,8 +27,10 @@ How a format contributes pages (the interface other formats implement):
 Templates (``templates/``) are generic: they lay out those views and know no
 format. Pages need the read role (a browser gets the Basic challenge; anonymous
 read shows what it allows); ``/ui/static/`` and the redirects are public.
-Login, tokens and activity pages come later; ``base.html``'s nav has a block
-(``nav_extra``) for them.
+With access control on, a person signs in at ``/ui/login`` (:mod:`.login`): the
+session cookie is accepted on ``/ui`` routes only (``login_cookie``), and every
+form carries a CSRF token (:mod:`.forms`). ``/ui/tokens`` (:mod:`.tokens`) manages
+one's own API tokens; ``/ui/activity`` (:mod:`.activity`) is the trail, for admins.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ from typing import Final
 from domain.auth.model import Role
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.ui.activity import ActivityController
+from entrypoints.http.ui.forms import SESSION_COOKIE
+from entrypoints.http.ui.login import LoginController
 from entrypoints.http.ui.pages import RootController, UiController, render_error
+from entrypoints.http.ui.tokens import TokensController
 
 __all__ = ["FORMAT"]
 
@@ -49,13 +54,20 @@ _ADMIN: Final = {"GET": Role.ADMIN, "HEAD": Role.ADMIN}
 FORMAT = HttpFormat(
     name="ui",
     prefixes=("/ui", "/swagger-ui"),
-    routers=(RootController, UiController, ActivityController),
+    routers=(RootController, UiController, ActivityController, LoginController, TokensController),
     roles={
         "/": _PUBLIC,
         "/swagger-ui": _PUBLIC,
         "/ui": _READ,
         "/ui/search": _READ,
         "/ui/activity": _ADMIN,
+        # signing in and out is open to all; each form checks its own CSRF token
+        "/ui/login": {"GET": None, "HEAD": None, "POST": None},
+        "/ui/logout": {"POST": None},
+        # creating needs write; a read credential lists and revokes itself alone
+        # (domain.auth.delegation, as on /api/tokens)
+        "/ui/tokens": {"GET": Role.READ, "HEAD": Role.READ, "POST": Role.WRITE},
+        "/ui/tokens/{token_id}/revoke": {"POST": Role.READ},
         "/ui/static/{name}": _PUBLIC,
         "/ui/{word}": _READ,
         "/ui/{word}/{name}": _READ,
@@ -63,5 +75,18 @@ FORMAT = HttpFormat(
     render_error=render_error,
     # pages are about no single package: each section filters names through readable();
     # the activity page refuses a scoped credential itself (it names every format)
-    unscoped=frozenset({"/ui", "/ui/search", "/ui/activity", "/ui/{word}", "/ui/{word}/{name}"}),
+    unscoped=frozenset(
+        {
+            "/ui",
+            "/ui/search",
+            "/ui/activity",
+            "/ui/tokens",
+            "/ui/tokens/{token_id}/revoke",
+            "/ui/{word}",
+            "/ui/{word}/{name}",
+        }
+    ),
+    # a sign-in or sign-out is recorded as itself (login, logout), not as a write
+    quiet_writes=("/ui/login", "/ui/logout"),
+    login_cookie=SESSION_COOKIE,
 )

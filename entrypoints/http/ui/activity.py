@@ -2,7 +2,7 @@
 
 The trail names things from every format, so the page is for an administrator
 who may see everything: the access table asks for the admin role, and the
-handler also refuses an admin credential narrowed by scopes (``_is_admin``).
+handler also refuses an admin credential narrowed by scopes (``is_admin``).
 Filters are query parameters (a GET form: nothing changes, so no CSRF token);
 each passes a parser of :mod:`entrypoints.http.ui.query`, so bad input is a 400
 page. Pages are newest first, ``PAGE_SIZE`` events each; a page reads at most
@@ -20,7 +20,7 @@ from litestar import Controller, Request, Response, get
 from domain import errors as e
 from domain.auth.activity import ActivityEvent
 from entrypoints.http.deps import container_of
-from entrypoints.http.ui.pages import _is_admin, _page
+from entrypoints.http.ui.pages import is_admin, show_page
 from entrypoints.http.ui.query import (
     PAGE_SIZE,
     parse_activity_cursor,
@@ -64,7 +64,7 @@ class ActivityController(Controller):
     @get("/")
     async def activity(self, request: Request[Any, Any, Any]) -> Response[str]:
         """GET /ui/activity?actor=&action=&format=&since=&until=&cursor=: one page of the trail."""
-        if not _is_admin(request):
+        if not is_admin(request):
             raise e.Forbidden("the activity trail is for administrators of the whole registry")
         params = request.query_params
         formats = activity_formats()
@@ -99,7 +99,7 @@ class ActivityController(Controller):
             )
             if value is not None
         }
-        return _page(
+        return show_page(
             request,
             "activity.html",
             title="Activity",

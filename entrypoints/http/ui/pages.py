@@ -11,7 +11,7 @@ way before the section is asked. Static files are versioned in their links
 from __future__ import annotations
 
 from typing import Any, Final
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 from litestar import Controller, Request, Response, get
@@ -23,16 +23,24 @@ from domain import errors as e
 from domain.auth.activity import ActivityEvent
 from domain.auth.model import Role
 from domain.reports import read_reports
-from entrypoints.http.access import principal_of, readable
+from entrypoints.http.access import login_of, principal_of, readable
 from entrypoints.http.deps import container_of
 from entrypoints.http.errors import status_for
 from entrypoints.http.links import public_base
+from entrypoints.http.ui.forms import form_token
 from entrypoints.http.ui.query import PAGE_SIZE, parse_cursor, parse_page, parse_query
 from entrypoints.http.ui.render import STATIC, html, render
 from entrypoints.http.ui.section import Counts, ItemPage, UiSection, plural
 from entrypoints.http.ui.sections import discover, section
 
-__all__ = ["RootController", "UiController", "render_error"]
+__all__ = [
+    "RootController",
+    "UiController",
+    "is_admin",
+    "page_root",
+    "render_error",
+    "show_page",
+]
 
 _CHECK_TIMEOUT: Final = 5.0
 _SEARCH_PREVIEW: Final = 10
@@ -43,7 +51,7 @@ _STATIC_HEADERS: Final = {
 }
 
 
-def _root(request: Request[Any, Any, Any]) -> str:
+def page_root(request: Request[Any, Any, Any]) -> str:
     """The path NORA is served under (from NORA_PUBLIC_URL), for every link a page writes."""
     return urlsplit(public_base(request)).path.rstrip("/")
 
@@ -58,7 +66,7 @@ def _who(request: Request[Any, Any, Any]) -> str:
     return "" if principal.anonymous else principal.name
 
 
-def _is_admin(request: Request[Any, Any, Any]) -> bool:
+def is_admin(request: Request[Any, Any, Any]) -> bool:
     """Who may see the activity trail: anyone when access control is off, else admins."""
     if not container_of(request.app).auth.policy().enabled:
         return True
@@ -66,8 +74,13 @@ def _is_admin(request: Request[Any, Any, Any]) -> bool:
     return not principal.anonymous and principal.role == Role.ADMIN and not principal.scopes
 
 
-def _page(request: Request[Any, Any, Any], template: str, **context: Any) -> Response[str]:
-    root = _root(request)
+def show_page(
+    request: Request[Any, Any, Any], template: str, *, status: int = 200, **context: Any
+) -> Response[str]:
+    """A dashboard page: ``template`` with what every page's header needs."""
+    root = page_root(request)
+    enabled = container_of(request.app).auth.policy().enabled
+    anonymous = principal_of(request).anonymous
     body = render(
         template,
         {
@@ -77,11 +90,15 @@ def _page(request: Request[Any, Any, Any], template: str, **context: Any) -> Res
             "item_href": lambda word, name: item_href(root, word, name),
             "plural": plural,
             "active": context.pop("active", ""),
-            "show_activity": _is_admin(request),
+            "show_activity": is_admin(request),
+            "show_tokens": enabled and not anonymous,
+            "sign_in": enabled and anonymous,
+            # only a cookie session can be signed out (credentials in a header are the client's)
+            "logout_csrf": form_token(request)[0] if login_of(request) is not None else "",
             **context,
         },
     )
-    return html(body)
+    return html(body, status=status)
 
 
 def _section_or_404(word: str) -> UiSection:
@@ -163,13 +180,13 @@ class UiController(Controller):
                 used = sum(found) if found else 0.0
             rows.append((part, counts, used))
         activity: list[ActivityEvent] | None = None
-        if _is_admin(request):
+        if is_admin(request):
             try:
                 page = await container_of(request.app).auth.activity().query(limit=_ACTIVITY_ROWS)
                 activity = page.items
             except e.NoraError:
                 activity = []
-        return _page(
+        return show_page(
             request,
             "overview.html",
             title="Overview",
@@ -199,7 +216,7 @@ class UiController(Controller):
             for part in searched:
                 if part.search is not None:
                     results.append((part, await part.search(request, text, offset, size)))
-        return _page(
+        return show_page(
             request,
             "search.html",
             title=f"Search: {text}" if text else "Search",
@@ -225,7 +242,7 @@ class UiController(Controller):
         part = _section_or_404(word)
         after = parse_cursor(request.query_params.get("after"))
         page = await part.list_page(request, after, PAGE_SIZE)
-        return _page(
+        return show_page(
             request,
             "list.html",
             title=part.title,
@@ -246,7 +263,9 @@ class UiController(Controller):
         if allowed is not None and not allowed(name):  # as if it did not exist
             raise e.NotFound(f"{part.noun} {name[:100]!r} not found", subject=part.noun)
         view = await part.item(request, name)
-        return _page(request, "item.html", title=view.name, active=part.word, part=part, view=view)
+        return show_page(
+            request, "item.html", title=view.name, active=part.word, part=part, view=view
+        )
 
 
 class RootController(Controller):
@@ -259,19 +278,26 @@ class RootController(Controller):
         """GET /: to /ui/ when a browser asks; nothing else is served at the root."""
         if "text/html" not in request.headers.get("accept", ""):
             raise NotFoundException()
-        return Redirect(f"{_root(request)}/ui/", status_code=302)
+        return Redirect(f"{page_root(request)}/ui/", status_code=302)
 
     @get("/swagger-ui")
     async def swagger(self, request: Request[Any, Any, Any]) -> Redirect:
         """GET /swagger-ui/: where the original NORA had Swagger UI; Litestar serves it."""
-        return Redirect(f"{_root(request)}/schema/swagger", status_code=302)
+        return Redirect(f"{page_root(request)}/schema/swagger", status_code=302)
 
 
 def render_error(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
     """A domain error (refusals included) as an HTML page; the access layer adds challenges."""
     status = status_for(exc)
+    root = page_root(request)
+    if isinstance(exc, e.Unauthenticated) and container_of(request.app).auth.policy().enabled:
+        # a person, not a client: the login form instead of the browser's Basic dialog
+        raw = request.scope.get("raw_path") or b""  # as asked: the routed path drops a final /
+        path = raw.decode("latin-1").split("?", 1)[0] if raw else request.url.path
+        back = path + (f"?{request.url.query}" if request.url.query else "")
+        target = back if request.method in ("GET", "HEAD") else f"{root}/ui/"
+        return Redirect(f"{root}/ui/login?{urlencode({'next': target})}", status_code=303)
     message = "Something went wrong on the server." if status == 500 else exc.detail
-    root = _root(request)
     body = render(
         "error.html",
         {
@@ -280,6 +306,9 @@ def render_error(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[
             "who": "",
             "active": "",
             "show_activity": False,
+            "show_tokens": False,
+            "sign_in": False,
+            "logout_csrf": "",
             "title": f"{status}",
             "status": status,
             "message": message,

@@ -318,11 +318,11 @@ def _bearer(client: Any, role: Role, *scopes: str) -> dict[str, str]:
     return {"authorization": f"Bearer {secret}"}
 
 
-def test_anonymous_is_challenged(secured: Any) -> None:
-    response = secured.get("/ui/activity")
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"].startswith("Basic ")
-    assert response.headers["content-type"].startswith("text/html")
+def test_anonymous_is_sent_to_the_login_form(secured: Any) -> None:
+    response = secured.get("/ui/activity", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/login?next=%2Fui%2Factivity"
+    assert "www-authenticate" not in response.headers
     assert "secret-package" not in response.text
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from html import unescape
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import pytest
@@ -247,12 +248,14 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield c
 
 
-def test_anonymous_gets_the_basic_challenge(secured: Any) -> None:
+def test_anonymous_is_sent_to_the_login_form(secured: Any) -> None:
     for path in ("/ui/", "/ui/npm", "/ui/npm/other", "/ui/search?q=team"):
-        response = secured.get(path)
-        assert response.status_code == 401, path
-        assert response.headers["www-authenticate"].startswith("Basic ")
-        assert response.headers["content-type"].startswith("text/html")
+        response = secured.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        location = urlsplit(response.headers["location"])
+        assert location.path == "/ui/login"
+        assert parse_qs(location.query)["next"] == [path], "back here once signed in"
+        assert "www-authenticate" not in response.headers  # no browser Basic dialog
         assert "other" not in response.text
     assert secured.get("/ui/static/ui.css").status_code == 200
     admin = _page(secured, "/ui/", auth=("admin", "secret"))
