@@ -56,14 +56,22 @@ class UpkeepReport(msgspec.Struct, frozen=True, kw_only=True):
     """Expired upload sessions, orphaned staged bytes and leftovers of interrupted writes."""
     owners_pruned: int
     """Records (an OCI repository's upload bindings, say) whose upload is gone."""
+    expired: int = 0
+    """Other records past their time (dashboard sessions nobody signed out of)."""
 
 
 class Upkeep:
     """Sweeps what expires: staged uploads, and whatever each format keeps that points at them."""
 
-    def __init__(self, uploads: UploadSessions, chores: Sequence[Chores] = ()) -> None:
+    def __init__(
+        self,
+        uploads: UploadSessions,
+        chores: Sequence[Chores] = (),
+        sweeps: Sequence[Callable[[], Awaitable[int]]] = (),
+    ) -> None:
         self._uploads = uploads
         self._chores = tuple(chores)
+        self._sweeps = tuple(sweeps)
 
     async def migrate(self) -> int:
         """Bring stored data to the current layout; returns how many documents changed."""
@@ -80,4 +88,7 @@ class Upkeep:
         for chores in self._chores:
             if chores.prune is not None:
                 pruned += await chores.prune(self._uploads.exists)
-        return UpkeepReport(uploads_removed=removed, owners_pruned=pruned)
+        expired = 0
+        for sweep in self._sweeps:
+            expired += await sweep()
+        return UpkeepReport(uploads_removed=removed, owners_pruned=pruned, expired=expired)

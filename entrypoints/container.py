@@ -203,6 +203,9 @@ def build_container(settings: Settings, formats: Iterable[Any] | None = None) ->
         Upkeep,
         uploads=container.core.uploads,
         chores=providers.List(*(provider for _, provider in chores)),
+        sweeps=providers.List(
+            providers.Callable(lambda logins: logins.sweep, container.auth.logins)
+        ),
     )
     container.chores = providers.Dict({name: provider for name, provider in chores})
     container.gc = providers.Singleton(

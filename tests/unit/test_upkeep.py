@@ -8,6 +8,8 @@ import pytest
 
 from adapters.blobstore.memory import MemoryBlobStore
 from adapters.clock import FixedClock
+from domain.auth.model import Principal, Role
+from domain.keys import LOGIN_PREFIX
 from entrypoints.config import Settings
 from entrypoints.container import build_container
 
@@ -38,3 +40,19 @@ async def test_an_expired_session_is_swept_and_its_owner_pruned() -> None:
 
 async def _chunks(data: bytes):  # type: ignore[no-untyped-def]
     yield data
+
+
+async def test_expired_dashboard_sessions_are_swept() -> None:
+    container = build_container(
+        Settings(storage_mode="memory", metadata_url="memory://", ui_session_hours=1)
+    )
+    clock = FixedClock()
+    container.core.clock.override(clock)
+    logins = container.auth.logins()
+    await logins.start(Principal(name="bob", role=Role.WRITE, via="password"))
+    clock.advance(timedelta(minutes=45))
+    young, _ = await logins.start(Principal(name="bob", role=Role.WRITE, via="password"))
+    clock.advance(timedelta(minutes=30))
+    assert (await container.upkeep().run()).expired == 1
+    assert len((await container.core.metadata_store().scan(LOGIN_PREFIX)).items) == 1
+    await logins.find(young)
