@@ -23,6 +23,7 @@ from domain.maven.registry import HOSTED, MavenRegistry
 from domain.maven.version import version_key
 from domain.paths import DirEntry, PathEntry
 from entrypoints.http.ui.pages import human_bytes, item_href
+from entrypoints.http.ui.query import parse_cursor
 from entrypoints.http.ui.section import (
     Cell,
     Command,
@@ -253,8 +254,14 @@ def version_view(artifact: _Artifact, version: str, files: list[DirEntry], base:
     )
 
 
-def folder_view(directory: str, items: list[DirEntry], *, more: bool = False) -> ItemView:
-    """A group directory's page: its subdirectories and files."""
+def folder_view(
+    directory: str,
+    items: list[DirEntry],
+    *,
+    next_after: str | None = None,
+    continued: bool = False,
+) -> ItemView:
+    """A group directory's page: its subdirectories and files, a page at a time."""
     rows: list[list[Cell]] = []
     for item in items:
         path = f"{directory}/{item.name}"
@@ -271,12 +278,13 @@ def folder_view(directory: str, items: list[DirEntry], *, more: bool = False) ->
         facts=[("Path", f"{directory}/")],
         tables=[
             Table(
-                caption=f"First {len(items)} entries" if more else "Contents",
+                caption="Contents, continued" if continued else "Contents",
                 columns=("Name", "Size"),
                 rows=rows,
                 empty="Empty.",
             )
         ],
+        next_after=next_after,
     )
 
 
@@ -333,15 +341,17 @@ async def _item(request: UiRequest, name: str) -> ItemView:
         return artifact_view(artifact, base_url(request))
     parent, _, version = directory.rpartition("/")
     artifact = catalog.artifacts.get(parent)
-    listing = await registry.listing(directory, limit=_ROWS)  # NotFound for an unknown one
     if artifact is not None and version in artifact.versions:
+        listing = await registry.listing(directory, limit=_ROWS)  # a version: a few files
         return version_view(artifact, version, listing.items, base_url(request))
+    after = parse_cursor(request.query_params.get("after"))
+    listing = await registry.listing(directory, after=after, limit=_ROWS)  # NotFound: unknown
     items = [
         item
         for item in listing.items
         if item.name != METADATA and _allowed(allowed, f"{directory}/{item.name}")
     ]
-    return folder_view(directory, items, more=listing.next_after is not None)
+    return folder_view(directory, items, next_after=listing.next_after, continued=after is not None)
 
 
 UI = UiSection(
@@ -353,4 +363,5 @@ UI = UiSection(
     counts=_counts,
     search=_search,
     order=60,
+    checks_access=True,
 )

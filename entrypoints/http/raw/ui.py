@@ -22,6 +22,7 @@ from domain.paths import DirEntry
 from domain.raw.grammar import parse_path, scope_name
 from domain.raw.registry import REPOSITORY, RawFile, RawRegistry, RawVersion
 from entrypoints.http.ui.pages import human_bytes, item_href
+from entrypoints.http.ui.query import parse_cursor
 from entrypoints.http.ui.section import (
     Cell,
     Command,
@@ -88,10 +89,16 @@ def _child_row(directory: str, item: DirEntry) -> list[Cell]:
 
 
 def folder_view(
-    directory: str, items: list[DirEntry], base: str, *, more: bool = False
+    directory: str,
+    items: list[DirEntry],
+    base: str,
+    *,
+    next_after: str | None = None,
+    continued: bool = False,
 ) -> ItemView:
-    """A folder's page: its children (already filtered), and a recursive download."""
-    caption = f"First {len(items)} entries" if more else "Contents"
+    """A folder's page: its children (already filtered), a page at a time, and a recursive
+    download."""
+    caption = "Contents, continued" if continued else "Contents"
     return ItemView(
         name=directory + "/",
         badges=_FOLDER,
@@ -110,6 +117,7 @@ def folder_view(
                 empty="Empty folder.",
             )
         ],
+        next_after=next_after,
     )
 
 
@@ -243,13 +251,21 @@ async def _item(request: UiRequest, name: str) -> ItemView:
     except NotFound:
         if not _shows(allowed, path, True):
             raise
-        listing = await registry.listing(path, limit=_ROWS)  # NotFound: neither file nor folder
+        after = parse_cursor(request.query_params.get("after"))
+        # NotFound: neither file nor folder
+        listing = await registry.listing(path, after=after, limit=_ROWS)
         items = [
             item
             for item in listing.items
             if _shows(allowed, f"{listing.directory}/{item.name}", item.is_dir)
         ]
-        return folder_view(listing.directory, items, base, more=listing.next_after is not None)
+        return folder_view(
+            listing.directory,
+            items,
+            base,
+            next_after=listing.next_after,
+            continued=after is not None,
+        )
 
 
 UI = UiSection(
@@ -261,4 +277,5 @@ UI = UiSection(
     counts=_counts,
     search=_search,
     order=70,
+    checks_access=True,
 )

@@ -109,6 +109,8 @@ class ItemView:
     badges: tuple[tuple[str, Mark], ...] = ()
     commands: Sequence[Command] = ()
     tables: Sequence[Table] = ()
+    next_after: str | None = None
+    """Where the next page of a long listing (a folder) starts: the page links ``?after=``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,10 @@ class UiSection:
     """Position in the nav (smaller first; then by word)."""
     plural: str = ""
     """The noun's plural when it is not ``noun + "s"`` ("repositories")."""
+    checks_access: bool = False
+    """True when ``item`` checks the caller's access itself: path formats, whose URL names
+    (a version directory, a folder) are not the names their scopes match. Otherwise the
+    core refuses a name the caller may not read before ``item`` is asked."""
     storage_labels: tuple[str, ...] = field(default=())
     """``nora_storage_bytes`` format labels this section's storage is reported under
     (default: its word)."""

@@ -7,6 +7,7 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -141,3 +142,54 @@ def test_the_list_pages_through_many_artifacts() -> None:
             url = html.unescape(found.group(1)) if found else None
             assert len(names) <= 1000, "the pages never end"
         assert names == expected
+
+
+def test_an_artifact_scope_opens_its_version_pages(tmp_path: Path) -> None:
+    from adapters.auth.htpasswd import hash_password
+
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(f"admin:{hash_password('pw', rounds=4)}\n")
+    settings = Settings(
+        storage_mode="memory",
+        metadata_url="memory://",
+        auth_enabled=True,
+        auth_htpasswd_file=str(htpasswd),
+        auth_admin_users="admin",
+        auth_login_rate="",
+    )
+    with TestClient(create_app(build_container(settings))) as c:
+        c.auth = ("admin", "pw")
+        for path, data in _FILES.items():
+            assert c.put(f"/maven2/{path}", content=data).status_code == 201
+        made = c.post("/api/tokens", json={"role": "read", "scopes": ["maven:com/acme/lib"]})
+        c.auth = None
+        scoped = {"authorization": f"Bearer {made.json()['token']}"}
+        version = c.get("/ui/maven/com/acme/lib/1.0", headers=scoped)
+        assert version.status_code == 200, "the scope names the artifact, the URL its version"
+        assert "lib-1.0.jar" in version.text
+        assert c.get("/ui/maven/com/acme/lib", headers=scoped).status_code == 200
+        assert c.get("/ui/maven/org/other/tool/3.0", headers=scoped).status_code == 404
+        assert c.get("/ui/maven/com/acme/bom/2.0", headers=scoped).status_code == 404
+        group = c.get("/ui/maven/com/acme", headers=scoped)
+        assert group.status_code == 404 or "bom" not in group.text
+
+
+def test_a_large_group_page_goes_on_past_its_first_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("entrypoints.http.maven.ui._ROWS", 30)
+    container = build_container(Settings(storage_mode="memory", metadata_url="memory://"))
+    with TestClient(create_app(container)) as c:
+        expected = sorted(f"a{n:03}" for n in range(70))
+        for name in expected:
+            path = f"/maven2/org/big/{name}/1.0/{name}-1.0.pom"
+            assert c.put(path, content=b"<project/>").status_code == 201
+        seen: list[str] = []
+        url: str | None = "/ui/maven/org/big"
+        while url is not None:
+            body = _page(c, url)
+            seen += re.findall(r'href="/ui/maven/org/big/(a[0-9]+)"', body)
+            found = re.search(r'<a rel="next" href="([^"]*)"', body)
+            url = "/ui/maven/org/big" + html.unescape(found.group(1)) if found else None
+            assert len(seen) <= 200, "the pages never end"
+        assert seen == expected

@@ -175,3 +175,33 @@ def test_the_list_pages_through_a_large_folder() -> None:
             path = f"{name}/inner.txt" if name.startswith("dir-") else name
             assert c.put(f"/raw/{path}", content=b"x").status_code == 201
         assert _follow_pages(c, "/ui/raw") == expected
+
+
+def test_a_folder_scope_opens_its_folder_page(secured: TestClient) -> None:  # type: ignore[type-arg]
+    made = secured.post("/api/tokens", json={"role": "read", "scopes": ["raw:team/*"]})
+    scoped = {"authorization": f"Bearer {made.json()['token']}"}
+    folder = _page(secured, "/ui/raw/team", headers=scoped)
+    assert "readme.txt" in folder
+    assert "tools/" in folder
+    assert secured.get("/ui/raw/secret", headers=scoped).status_code == 404
+    assert "keys.txt" not in _page(secured, "/ui/raw/team", headers=scoped)
+
+
+def test_a_large_folder_page_goes_on_past_its_first_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("entrypoints.http.raw.ui._ROWS", 40)
+    container = build_container(Settings(storage_mode="memory", metadata_url="memory://"))
+    with TestClient(create_app(container)) as c:
+        expected = sorted(f"f-{n:03}.txt" for n in range(100))
+        for name in expected:
+            assert c.put(f"/raw/big/{name}", content=b"x").status_code == 201
+        seen: list[str] = []
+        url: str | None = "/ui/raw/big"
+        while url is not None:
+            body = _page(c, url)
+            seen += re.findall(r'href="/ui/raw/big/(f-[0-9]+\.txt)"', body)
+            found = re.search(r'<a rel="next" href="([^"]*)"', body)
+            url = "/ui/raw/big" + html.unescape(found.group(1)) if found else None
+            assert len(seen) <= 200, "the pages never end"
+        assert seen == expected
