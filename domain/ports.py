@@ -314,6 +314,12 @@ class UserDirectory(Protocol):
         """
         ...
 
+    def password_stamp(self, username: str) -> str | None:
+        """A short value that changes whenever ``username``'s password does (None: no such
+        user); the same in every replica and across restarts, and revealing nothing of the
+        password. A dashboard session started with a password ends when it changes."""
+        ...
+
 
 @runtime_checkable
 class RateLimiter(Protocol):

@@ -113,8 +113,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # --- connections (both servers; a slow or hostile client must not pin sockets) ---
     header_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     """Seconds a connection gets to send a request head (a silent one too); then it is closed."""
-    keepalive_timeout: Annotated[int, msgspec.Meta(ge=0, le=300)] = 5
-    """Seconds an idle keep-alive connection stays open (0: close after each response)."""
+    keepalive_timeout: Annotated[int, msgspec.Meta(ge=0, le=300)] = 75
+    """Seconds an idle keep-alive connection stays open (0: close after each response).
+    Longer than the idle expiry of clients' connection pools (5 s in httpx, 15 s and more
+    elsewhere): a server that closes first races a client reusing the connection, and the
+    client sees "server disconnected" on a request that never arrived."""
     max_header_kb: Annotated[int, msgspec.Meta(ge=8, le=1024)] = 64
     """Largest request head (request line and headers) in KiB; a larger one gets 431 or 414."""
     max_connections: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 2048

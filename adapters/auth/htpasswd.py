@@ -59,6 +59,13 @@ class HtpasswdUsers:
         self._reload()
         return isinstance(username, str) and username in self._entries
 
+    def password_stamp(self, username: str) -> str | None:
+        self._reload()
+        stored = self._entries.get(username)
+        # a digest of the salted bcrypt entry: new with every new password, and of no use
+        # for guessing one without the entry itself
+        return None if stored is None else hashlib.sha256(stored).hexdigest()[:16]
+
     async def check_password(self, username: str, password: str) -> bool:
         self._reload()
         stored = self._entries.get(username)

@@ -72,6 +72,10 @@ class Authenticator:
     async def login(self, login: Login) -> Principal:
         """A dashboard session, re-checked: its user, the token behind it and the role today."""
         self._check_owner(login.user)
+        if login.password_stamp is not None and login.password_stamp != self.users.password_stamp(
+            login.user
+        ):
+            raise Unauthenticated("the password has changed; sign in again", subject="session")
         if login.token_id is not None and not await self.tokens.live(login.token_id):
             raise Unauthenticated("the token behind this session was revoked", subject="session")
         principal = login.principal()

@@ -27,11 +27,13 @@ from domain.errors import NotFound, Unauthenticated
 from domain.keys import LOGIN_PREFIX, login_key
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
 
-__all__ = ["LOGIN_VIA", "Login", "LoginSessions"]
+__all__ = ["LOGIN_VIA", "MAX_PER_USER", "Login", "LoginSessions", "csrf_token", "csrf_valid"]
 
 LOGIN_VIA: Final = "login"
 """``Principal.via`` of a dashboard login (it is written in audit records)."""
 
+MAX_PER_USER: Final = 20
+"""Sessions one user may hold at once (browsers, machines); the oldest end first."""
 _SECRET_BYTES: Final = 32
 _MAX_SECRET: Final = 128
 
@@ -46,6 +48,9 @@ class Login(msgspec.Struct, frozen=True, kw_only=True):
     """The API token typed at login, if any: it must stay live."""
     credential_expires: datetime | None = None
     """When that token expires (None for a password): bounds what the session may mint."""
+    password_stamp: str | None = None
+    """The user directory's stamp of the password signed in with: a new password ends the
+    session (None when a token was used; the token's own liveness is checked instead)."""
     created: datetime
     expires: datetime
     csrf: str
@@ -81,10 +86,19 @@ class LoginSessions:
         self._clock = clock
         self.lifetime = lifetime
 
-    async def start(self, proven: Principal) -> tuple[str, Login]:
-        """A new session for a caller who just proved who they are; returns its secret."""
-        if proven.role is None:
-            raise Unauthenticated("only a signed-in user gets a session", subject="login")
+    async def start(
+        self, proven: Principal, *, password_stamp: str | None = None
+    ) -> tuple[str, Login]:
+        """A new session for a caller who just proved who they are; returns its secret.
+
+        Only a password or an API token starts one: a registry session token is a
+        credential for one registry conversation and manages nothing, so it must not
+        become a session that does. A user keeps at most ``MAX_PER_USER`` sessions: the
+        oldest end as new ones start.
+        """
+        if proven.role is None or proven.from_session:
+            raise Unauthenticated("sign in with a password or an API token", subject="login")
+        await self._make_room(proven.name)
         now = self._clock.now()
         expires = now + self.lifetime
         if proven.expires is not None:
@@ -95,6 +109,7 @@ class LoginSessions:
             scopes=proven.scopes,
             token_id=proven.token_id,
             credential_expires=proven.expires,
+            password_stamp=password_stamp if proven.token_id is None else None,
             created=now,
             expires=expires,
             csrf=secrets.token_urlsafe(_SECRET_BYTES),
@@ -104,6 +119,24 @@ class LoginSessions:
             login_key(_hash(secret)), _encoder.encode(login), expected=MUST_NOT_EXIST
         )
         return secret, login
+
+    async def _make_room(self, user: str) -> None:
+        """End ``user``'s oldest sessions so that one more fits under the cap."""
+        mine: list[tuple[datetime, str]] = []
+        after: str | None = None
+        while True:
+            page = await self._meta.scan(LOGIN_PREFIX, after=after, limit=500)
+            for doc in page.items:
+                login = _decoder.decode(doc.value)
+                if login.user == user:
+                    mine.append((login.created, doc.key))
+            if page.next_after is None:
+                break
+            after = page.next_after
+        mine.sort()
+        for _, key in mine[: max(0, len(mine) - MAX_PER_USER + 1)]:
+            with contextlib.suppress(NotFound):
+                await self._meta.delete(key)
 
     async def find(self, secret: str) -> Login:
         """The live session behind a cookie; ``Unauthenticated`` when unknown or expired."""

@@ -40,6 +40,20 @@ class TestHtpasswdUsers(UserDirectoryContract):
         assert "dave" in users
         assert users.generation() > before, "a changed password moves the generation"
 
+    def test_a_new_password_moves_the_stamp_in_every_reader(self, tmp_path: Path) -> None:
+        path = tmp_path / "htpasswd"
+        _write(path, {"alice": "one", "bob": "same"})
+        first, other = HtpasswdUsers(path), HtpasswdUsers(path)
+        stamp = first.password_stamp("alice")
+        assert stamp == other.password_stamp("alice"), "replicas agree"
+        bob = first.password_stamp("bob")
+        entries = path.read_text().splitlines()
+        path.write_text(entries[1] + "\n" + f"alice:{hash_password('two', rounds=4)}\n")
+        os.utime(path, (1, 1))
+        first._checked = 0.0
+        assert first.password_stamp("alice") != stamp
+        assert first.password_stamp("bob") == bob, "only the changed user's stamp moves"
+
     def test_entries_look_like_htpasswd_b(self) -> None:
         assert hash_password("x", rounds=4).startswith("$2y$04$")
 

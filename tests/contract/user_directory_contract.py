@@ -42,3 +42,11 @@ class UserDirectoryContract:
             ("a" * 10000, "x"),
         ):
             assert not await users.check_password(name, password)
+
+    def test_password_stamps_tell_users_apart_and_stay_put(self, users: UserDirectory) -> None:
+        alice = users.password_stamp("alice")
+        assert alice
+        assert alice == users.password_stamp("alice")
+        assert alice != users.password_stamp("bob")
+        assert "wonderland" not in alice
+        assert users.password_stamp("mallory") is None

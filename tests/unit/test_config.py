@@ -96,7 +96,7 @@ def test_any_environment_gives_settings_or_one_config_error(values: dict[str, st
 def test_connection_limits_default_to_safe_bounds() -> None:
     settings = load_settings({})
     assert settings.header_timeout == 10.0
-    assert settings.keepalive_timeout == 5
+    assert settings.keepalive_timeout == 75
     assert settings.max_header_kb == 64
     assert settings.max_connections == 2048
     tuned = load_settings(

@@ -34,6 +34,7 @@ __all__ = [
     "FORM_LIMIT",
     "SESSION_COOKIE",
     "check_form",
+    "check_origin",
     "clear_cookie",
     "form_token",
     "parse_form",
@@ -94,14 +95,19 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def check_form(request: Request[Any, Any, Any], presented: str) -> None:
-    """Raise ``Forbidden`` unless the form came from one of our pages in this browser."""
+def check_origin(request: Request[Any, Any, Any]) -> None:
+    """Raise ``Forbidden`` when the browser says the request comes from another origin."""
     origin = request.headers.get("origin")
     if origin is not None and origin.lower() not in (
         _origin_of(public_base(request)),
         _origin_of(str(request.base_url)),
     ):
         raise e.Forbidden("the form was sent from another site", subject="form")
+
+
+def check_form(request: Request[Any, Any, Any], presented: str) -> None:
+    """Raise ``Forbidden`` unless the form came from one of our pages in this browser."""
+    check_origin(request)
     key, binding = _key(request)
     if key is None or not csrf_valid(key, binding, presented):
         raise e.Forbidden(

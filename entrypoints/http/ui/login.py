@@ -22,6 +22,7 @@ from entrypoints.http.deps import container_of
 from entrypoints.http.ui.forms import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    check_origin,
     clear_cookie,
     form_token,
     read_form,
@@ -137,7 +138,18 @@ class LoginController(Controller):
                 error="Wrong user name or password.",
                 status=401,
             )
-        secret, session = await auth.logins().start(proven)
+        try:
+            secret, session = await auth.logins().start(
+                proven, password_stamp=auth.users().password_stamp(proven.name)
+            )
+        except e.Unauthenticated:  # a registry session token: not a way to sign in
+            return _login_page(
+                request,
+                next_path=next_path,
+                username=username,
+                error="Sign in with a password or an API token.",
+                status=401,
+            )
         old = request.cookies.get(SESSION_COOKIE)
         if old:  # a new login replaces whatever this browser held before
             await auth.logins().end(old)
@@ -155,7 +167,8 @@ class LoginController(Controller):
         login = login_of(request)
         response: Response[Any] = Redirect(f"{root}/ui/login", status_code=303)
         clear_cookie(response, request, root, SESSION_COOKIE)
-        if login is None:  # nothing live to end: forgetting a dead cookie needs no token
+        if login is None:  # nothing live to end: forgetting a dead cookie needs no token,
+            check_origin(request)  # but another site still may not make the browser forget it
             return response
         await read_form(request, frozenset())  # a foreign page must not sign anyone out
         secret = request.cookies.get(SESSION_COOKIE)

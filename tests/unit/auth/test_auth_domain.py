@@ -35,6 +35,10 @@ class Users:
     def generation(self) -> int:
         return 0
 
+    def password_stamp(self, username: str) -> str | None:
+        password = self.passwords.get(username)
+        return None if password is None else f"stamp-{len(password)}-{password[:1]}"
+
 
 @pytest.fixture
 def clock() -> FixedClock:

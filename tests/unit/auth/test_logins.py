@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from adapters.clock import FixedClock
 from adapters.metadata.memory import MemoryMetadataStore
 from domain.auth.authenticator import Authenticator
-from domain.auth.logins import LOGIN_VIA, LoginSessions, csrf_token, csrf_valid
+from domain.auth.logins import LOGIN_VIA, MAX_PER_USER, LoginSessions, csrf_token, csrf_valid
 from domain.auth.model import ANONYMOUS, Role, Scope
 from domain.auth.sessions import SessionTokens
 from domain.auth.tokens import TokenService
@@ -114,3 +114,38 @@ def test_csrf_tokens_are_bound_to_their_key(key: str, presented: str) -> None:
     assert not csrf_valid(key, "other", csrf_token(key, "form"))
     if presented != csrf_token(key, "form"):
         assert not csrf_valid(key, "form", presented)
+
+
+async def test_a_new_password_ends_a_password_session(world) -> None:  # type: ignore[no-untyped-def]
+    logins, auth, _, _, _ = world
+    bob = await auth.password("bob", "builder")
+    secret, _ = await logins.start(bob, password_stamp=auth.users.password_stamp("bob"))
+    await auth.login(await logins.find(secret))
+    auth.users.passwords = {**auth.users.passwords, "bob": "new password"}  # type: ignore[attr-defined]
+    with pytest.raises(Unauthenticated, match="password has changed"):
+        await auth.login(await logins.find(secret))
+
+
+async def test_a_registry_session_token_cannot_start_a_session(world) -> None:  # type: ignore[no-untyped-def]
+    logins, auth, _, _, _ = world
+    nts = await auth.sessions.issue("bob", Role.WRITE, ())
+    principal = await auth.password("__token__", nts)
+    assert principal.from_session
+    with pytest.raises(Unauthenticated):
+        await logins.start(principal)
+
+
+async def test_a_user_holds_at_most_so_many_sessions(world) -> None:  # type: ignore[no-untyped-def]
+    logins, auth, _, clock, meta = world
+    bob = await auth.password("bob", "builder")
+    secrets = []
+    for _ in range(MAX_PER_USER + 3):
+        secrets.append((await logins.start(bob))[0])
+        clock.advance(timedelta(seconds=1))
+    await logins.start(await auth.password("alice", "wonderland"))
+    assert len((await meta.scan(LOGIN_PREFIX)).items) == MAX_PER_USER + 1
+    for old in secrets[:3]:
+        with pytest.raises(Unauthenticated):
+            await logins.find(old)
+    for kept in secrets[3:]:
+        await logins.find(kept)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from html import unescape
@@ -291,3 +292,35 @@ def test_sign_in_is_pointless_without_access_control() -> None:
         assert page.status_code == 200
         assert "Access control is off" in page.text
         assert "Sign in" not in page.text
+
+
+def test_a_registry_session_token_cannot_sign_in(client: Any) -> None:
+    client.auth = ("writer", "pen")
+    issued = client.get(
+        "/auth/token", params={"service": "nora", "scope": "repository:team/app:pull,push"}
+    )
+    client.auth = None
+    assert issued.status_code == 200, issued.text
+    answer = _login(client, "__token__", issued.json()["token"])
+    assert answer.status_code == 401
+    assert "password or an API token" in answer.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_a_new_password_signs_the_browser_out(client: Any, tmp_path: Any) -> None:
+    _login(client, "writer", "pen")
+    assert "Signed in as writer" in _text(client.get("/ui/"))
+    htpasswd = tmp_path / "htpasswd"
+    lines = [line for line in htpasswd.read_text().splitlines() if not line.startswith("writer:")]
+    htpasswd.write_text("\n".join([*lines, f"writer:{hash_password('new pen', rounds=4)}"]) + "\n")
+    os.utime(htpasswd, (1, 1))
+    users = client.app.state["container"].auth.users()
+    users._checked = 0.0  # skip the adapter's one-second debounce
+    assert "Signed in as" not in _text(client.get("/ui/"))
+
+
+def test_another_site_cannot_make_the_browser_forget_its_session(client: Any) -> None:
+    out = client.post(
+        "/ui/logout", headers={"origin": "https://evil.example.test"}, follow_redirects=False
+    )
+    assert out.status_code == 403
