@@ -9,6 +9,14 @@ and milestone. Trailing "null" items (0, the release qualifier, empty lists)
 are dropped, so ``1 = 1.0 = 1.0.0 = 1-ga``. Across kinds: a number beats a
 list, which beats a qualifier (``1.1 > 1-1 > 1-sp``). So
 ``1.0-alpha < 1.0 < 1.0.1 < 1.10``.
+
+ComparableVersion's rules are not a total order (``1.0.rc1 > 1-sp > 1 > 1.0.rc1``,
+``"" < "a" < "0a0" < ""``), and sorting needs one. Two departures make it total
+while every documented comparison keeps its answer (the tests hold them): a "null"
+item before a sub-list stays (``1.0-sp`` is 1, 0, [sp]; Maven drops the 0), and a
+single item meets a list as the one-item list it would be, a tie going to the
+number, then the list, then the qualifier. Only odd spellings move: ``1-sp`` now
+sorts just above ``1.0-sp`` instead of equal to it.
 """
 
 from __future__ import annotations
@@ -57,10 +65,9 @@ def _is_null(item: _Item) -> bool:
 def _normalise(items: list[_Item]) -> None:
     for index in range(len(items) - 1, -1, -1):
         item = items[index]
-        if _is_null(item):
-            del items[index]
-        elif not isinstance(item, list):
+        if not _is_null(item):
             break
+        del items[index]
 
 
 def _parse(version: str) -> list[_Item]:
@@ -108,37 +115,51 @@ def _parse(version: str) -> list[_Item]:
     return root
 
 
-def _compare(left: _Item | None, right: _Item | None) -> int:
-    """-1, 0 or 1; ``None`` stands for a missing item (padding of the shorter list)."""
-    if left is None:
-        return 0 if right is None else -_compare(right, None)
-    if isinstance(left, int):
-        if right is None:
-            return 0 if left == 0 else 1
-        if isinstance(right, int):
-            return (left > right) - (left < right)
-        return 1  # a number beats a qualifier and a list
-    if isinstance(left, _Qualifier):
-        if right is None:
-            return (left.rank > _RELEASE) - (left.rank < _RELEASE)
-        if isinstance(right, _Qualifier):
-            a, b = left.key(), right.key()
-            return (a > b) - (a < b)
-        return -1  # a qualifier is below a number and a list
-    if right is None:
-        return 0 if not left else _compare(left[0], None)
-    if isinstance(right, int):
-        return -1
-    if isinstance(right, _Qualifier):
+def _scalar(item: int | _Qualifier | None) -> tuple[int, int, str]:
+    """Where a single item stands: pre-release qualifiers, then "nothing" (padding, 0 and
+    the release qualifier, all equal), then ``sp`` and unknown qualifiers, then numbers."""
+    if item is None or item == 0:
+        return (1, 0, "")
+    if isinstance(item, int):
+        return (3, item, "")
+    if item.rank < _RELEASE:
+        return (0, item.rank, "")
+    if item.rank == _RELEASE:
+        return (1, 0, "")
+    return (2, item.rank, item.text if item.rank == len(_QUALIFIERS) else "")
+
+
+def _kind(item: _Item | None) -> int:
+    """The tie-break between a list and a single item whose items compare equal: a qualifier
+    below the list, a number above it (``1-sp < 1-1 < 1.1``); "nothing" beside it."""
+    if item is None or isinstance(item, list) or _scalar(item)[0] == 1:
         return 1
-    for index in range(max(len(left), len(right))):
+    return 0 if isinstance(item, _Qualifier) else 2
+
+
+def _compare(left: _Item | None, right: _Item | None) -> int:
+    """-1, 0 or 1; ``None`` stands for a missing item (padding of the shorter list).
+
+    Maven's own rules are not a total order once lists meet padding or qualifiers ("" <
+    "a" < "0a0" < "" in ComparableVersion): sorting needs one. Here a single item meets a
+    list as the one-item list it would be, lists compare item by item with padding, and
+    a tie between a list and a single item goes by kind. Real versions keep Maven's
+    answers (the documented order is a test).
+    """
+    if not isinstance(left, list) and not isinstance(right, list):
+        a, b = _scalar(left), _scalar(right)
+        return (a > b) - (a < b)
+    lefts = left if isinstance(left, list) else ([] if left is None else [left])
+    rights = right if isinstance(right, list) else ([] if right is None else [right])
+    for index in range(max(len(lefts), len(rights))):
         result = _compare(
-            left[index] if index < len(left) else None,
-            right[index] if index < len(right) else None,
+            lefts[index] if index < len(lefts) else None,
+            rights[index] if index < len(rights) else None,
         )
         if result:
             return result
-    return 0
+    a_kind, b_kind = _kind(left), _kind(right)
+    return (a_kind > b_kind) - (a_kind < b_kind)
 
 
 def _canonical(items: list[_Item]) -> str:

@@ -84,3 +84,28 @@ def test_plain_numbers_sort_like_tuples(parts: list[int]) -> None:
     bumped = ".".join(map(str, [*parts[:-1], parts[-1] + 1]))
     assert MavenVersion(text) < MavenVersion(bumped)
     assert MavenVersion(text + "-alpha") < MavenVersion(text) < MavenVersion(text + ".1")
+
+
+@pytest.mark.parametrize(
+    "cycle",
+    [
+        ("", "A", "0A0"),  # ComparableVersion: "" < "A" < "0A0" < ""
+        ("1.0.rc1", "1-sp", "1"),  # ComparableVersion: 1.0.rc1 > 1-sp > 1 > 1.0.rc1
+        ("-.1", "", "A"),
+    ],
+)
+def test_maven_s_own_cycles_are_broken(cycle: tuple[str, str, str]) -> None:
+    ordered = sorted(cycle, key=version_key)
+    for low, high in itertools.pairwise(ordered):
+        assert MavenVersion(low) <= MavenVersion(high)
+    assert MavenVersion(ordered[0]) <= MavenVersion(ordered[2])
+    assert sorted(reversed(cycle), key=version_key) == ordered, "whatever the input order"
+    assert MavenVersion("1.0.rc1") < MavenVersion("1"), "a release candidate stays below"
+
+
+@given(versions, versions)
+def test_equal_versions_share_their_canonical_spelling_and_hash(a: str, b: str) -> None:
+    va, vb = MavenVersion(a), MavenVersion(b)
+    if va == vb:
+        assert va.canonical == vb.canonical
+        assert hash(va) == hash(vb)
