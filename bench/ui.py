@@ -5,8 +5,8 @@ publish: tarball verified and stored, head and version documents written), plus
 an OCI image and a wheel, then drives the ASGI app directly (no sockets, as
 ``app_cost.py`` does) and times each page in batches: the figure is the fastest
 batch's mean and the median request, in milliseconds of app work. Also timed:
-the first browse page and overview after a publish (the median of 5), when what
-is cached per generation (counts, the search listing) is stale.
+the first browse page, overview and search after a publish (the median of 5), when
+the per-process catalog (counts, the search listing) must catch up with the change.
 
 Run by hand, never in tests::
 
@@ -145,6 +145,7 @@ async def main(count: int, sqlite: bool) -> None:
         for label, path in (
             ("npm browse, first page after a publish", "/ui/npm"),
             ("overview after a publish", "/ui/"),
+            ("npm search after a publish", "/ui/search?q=pkg-099&format=npm"),
         ):
             after_change = []
             for number in range(5):  # a publish moves the generation: cached counts go

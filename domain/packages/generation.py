@@ -32,7 +32,7 @@ from domain.errors import Conflict, NotFound, Transient
 from domain.keys import generation_key
 from domain.ports import MUST_NOT_EXIST, Clock, MetadataStore
 
-__all__ = ["INTENT_TIMEOUT", "Generation"]
+__all__ = ["INTENT_TIMEOUT", "JOURNAL", "Generation"]
 
 INTENT_TIMEOUT: Final = timedelta(seconds=60)
 """How long a write may take before its intent is presumed dead (writes take milliseconds)."""
@@ -40,9 +40,16 @@ INTENT_TIMEOUT: Final = timedelta(seconds=60)
 _ATTEMPTS: Final = 256
 
 
+JOURNAL: Final = 64
+"""How many recent changes the generation document names (count, what changed)."""
+
+
 class _State(msgspec.Struct, kw_only=True, omit_defaults=True):
     count: int = 0
     writing: dict[str, datetime] = {}
+    recent: list[tuple[int, str]] = []
+    """The last changes: (the count each one made, the key it changed). A reader whose
+    cache is a few counts behind re-reads just those keys instead of every package."""
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -59,33 +66,51 @@ class Generation:
 
     async def current(self) -> int | None:
         """The counter, or None while a write is in flight (derived renders must not be cached)."""
+        state = await self._read()
+        return None if state is None else state.count
+
+    async def since(self, seen: int | None) -> tuple[int | None, tuple[str, ...] | None]:
+        """The counter (as :meth:`current`) and the keys changed after count ``seen``, in
+        order; None for the keys when the journal cannot tell (too far behind, a dead
+        writer's unnamed change, no ``seen``): then everything must be read again."""
+        state = await self._read()
+        if state is None:
+            return None, None
+        if seen is None or seen > state.count:
+            return state.count, None
+        named = dict(state.recent)
+        wanted = range(seen + 1, state.count + 1)
+        if any(count not in named for count in wanted):
+            return state.count, None
+        return state.count, tuple(named[count] for count in wanted)
+
+    async def _read(self) -> _State | None:
         try:
             doc = await self._meta.get(self._key)
         except NotFound:
-            return 0
+            return _State()
         state = _decoder.decode(doc.value)
         if not state.writing:
-            return state.count
+            return state
         now = self._clock.now()
         if any(now - started < INTENT_TIMEOUT for started in state.writing.values()):
             return None
-        try:  # only dead writers' intents: drop them, counting what they may have done
-            await self._meta.put(
-                self._key,
-                _encoder.encode(_State(count=state.count + 1)),
-                expected=doc.version,
-            )
+        # only dead writers' intents: drop them, counting what they may have done (unnamed)
+        bumped = _State(count=state.count + 1, recent=state.recent)
+        try:
+            await self._meta.put(self._key, _encoder.encode(bumped), expected=doc.version)
         except Conflict:
             return None
-        return state.count + 1
+        return bumped
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[Callable[[], None]]:
+    async def writing(self, subject: str = "") -> AsyncIterator[Callable[[], None]]:
         """Hold an intent for the duration of a write; call the yielded function once it commits.
 
         The counter moves only for a committed change, so a refused publish
-        does not invalidate anything. Leaving runs shielded from cancellation:
-        a client that hangs up must not leave the intent to time out.
+        does not invalidate anything, and the journal names ``subject`` (the key
+        written) for readers that follow changes. Leaving runs shielded from
+        cancellation: a client that hangs up must not leave the intent to time out.
         """
         token = secrets.token_hex(8)
         committed = False
@@ -99,7 +124,7 @@ class Generation:
             yield commit
         finally:
             with anyio.CancelScope(shield=True):
-                await self._change(lambda state: _end(state, token, committed))
+                await self._change(lambda state: _end(state, token, committed, subject))
 
     async def _change(self, edit: Callable[[_State], _State]) -> None:
         for attempt in range(_ATTEMPTS):
@@ -121,10 +146,13 @@ class Generation:
 def _begin(state: _State, token: str, now: datetime) -> _State:
     live = {t: at for t, at in state.writing.items() if now - at < INTENT_TIMEOUT}
     dead = len(live) != len(state.writing)
-    return _State(count=state.count + dead, writing={**live, token: now})
+    return _State(count=state.count + dead, writing={**live, token: now}, recent=state.recent)
 
 
-def _end(state: _State, token: str, committed: bool) -> _State:
+def _end(state: _State, token: str, committed: bool, subject: str) -> _State:
     writing = dict(state.writing)
     writing.pop(token, None)
-    return _State(count=state.count + committed, writing=writing)
+    recent = state.recent
+    if committed and subject:
+        recent = [*recent, (state.count + 1, subject)][-JOURNAL:]
+    return _State(count=state.count + committed, writing=writing, recent=recent)

@@ -22,6 +22,7 @@ process has not seen. Listings are cached per generation of the format
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import random
 import zlib
@@ -206,9 +207,7 @@ class PackageIndex:
         self._version_order = version_order
         self._generation = Generation(fmt, meta=meta, clock=clock)
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
-        self._listing: Listing | None = None
-        self._searchable: tuple[Listing, list[_Searchable]] | None = None
-        self._counts: tuple[int, dict[str, int]] | None = None
+        self._catalog: _Catalog | None = None
 
     # ------------------------------------------------------------------ keys
 
@@ -256,26 +255,57 @@ class PackageIndex:
         return await self._generation.current()
 
     async def listing(self) -> Listing:
-        """Every live package, by normalised name; scanned once per generation per process."""
-        generation = await self._generation.current()
-        cached = self._listing
+        """Every live package, by normalised name; kept per process and brought up to date
+        from the generation's journal (only the packages changed since are read again)."""
+        return (await self._current_catalog()).listing
+
+    async def _current_catalog(self) -> _Catalog:
+        cached = self._catalog
+        generation, changed = await self._generation.since(
+            cached.generation if cached is not None else None
+        )
         if cached is not None and generation is not None and cached.generation == generation:
             return cached
-        packages: list[PackageSummary] = []
+        if cached is not None and generation is not None and changed is not None:
+            catalog = await self._catalog_updated(cached, generation, changed)
+        else:
+            catalog = await self._catalog_scanned(generation)
+        if generation is not None:
+            self._catalog = catalog
+        return catalog
+
+    async def _catalog_scanned(self, generation: int | None) -> _Catalog:
+        entries: dict[str, _Entry] = {}
         cursor: str | None = None
         while True:
             page = await self._meta.scan(self._prefix, after=cursor, limit=1000)
             for doc in page.items:
-                summary = _summary_decoder.decode(doc.value)
-                if not summary.deleted:
-                    packages.append(summary)
+                entry = _entry(doc.value)
+                if entry is not None:
+                    entries[doc.key] = entry
             if page.next_after is None:
                 break
             cursor = page.next_after
-        listing = Listing(generation=generation, packages=tuple(packages))
-        if generation is not None:
-            self._listing = listing
-        return listing
+        return _Catalog(generation, entries, sorted(entries))
+
+    async def _catalog_updated(
+        self, cached: _Catalog, generation: int, changed: tuple[str, ...]
+    ) -> _Catalog:
+        entries = dict(cached.entries)
+        keys = list(cached.keys)
+        for key in dict.fromkeys(changed):
+            try:
+                entry = _entry((await self._meta.get(key)).value)
+            except NotFound:
+                entry = None
+            if entry is None:
+                if entries.pop(key, None) is not None:
+                    del keys[bisect.bisect_left(keys, key)]
+            else:
+                if key not in entries:
+                    bisect.insort(keys, key)
+                entries[key] = entry
+        return _Catalog(generation, entries, keys)
 
     async def page(
         self,
@@ -309,28 +339,9 @@ class PackageIndex:
             cursor = page.next_after
 
     async def version_counts(self) -> Mapping[str, int]:
-        """Live package display name -> number of versions; scanned once per generation.
-
-        For overviews (the dashboard): one scan of the heads, reading no version document.
-        """
-        generation = await self._generation.current()
-        cached = self._counts
-        if cached is not None and generation is not None and cached[0] == generation:
-            return cached[1]
-        counts: dict[str, int] = {}
-        cursor: str | None = None
-        while True:
-            page = await self._meta.scan(self._prefix, after=cursor, limit=1000)
-            for doc in page.items:
-                head = _counted_decoder.decode(doc.value)
-                if not head.deleted:
-                    counts[head.name] = len(head.refs) or len(head.versions)
-            if page.next_after is None:
-                break
-            cursor = page.next_after
-        if generation is not None:
-            self._counts = (generation, counts)
-        return counts
+        """Live package display name -> number of versions, for overviews (the dashboard):
+        from the per-process catalog, reading no version document."""
+        return (await self._current_catalog()).counts
 
     async def search(
         self,
@@ -349,11 +360,9 @@ class PackageIndex:
         and pages say nothing about them.
         """
         terms = [term for term in text.lower().split() if term][:16]
-        listing = await self.listing()
-        if self._searchable is None or self._searchable[0] is not listing:
-            self._searchable = (listing, [_Searchable(summary) for summary in listing.packages])
+        catalog = await self._current_catalog()
         hits: list[SearchHit] = []
-        for entry in self._searchable[1]:
+        for entry in catalog.searchable:
             if visible is not None and not visible(entry.summary.name):
                 continue
             score = entry.score(terms)
@@ -617,7 +626,7 @@ class PackageIndex:
             written: list[int] = []
             # only a change that passed every check announces itself to the generation,
             # so a refused request writes nothing at all
-            async with self._generation.writing() as committed:
+            async with self._generation.writing(key) as committed:
                 try:
                     for ident, entry in writes:
                         await self._meta.put(
@@ -872,8 +881,43 @@ def _file_of(new: NewFile, now: Any) -> PackageFile:
     )
 
 
+class _Entry(msgspec.Struct, frozen=True):
+    """One live package as the catalog keeps it."""
+
+    summary: PackageSummary
+    versions: int
+    searchable: _Searchable
+
+
+def _entry(value: bytes) -> _Entry | None:
+    """A head document as a catalog entry; None for a deleted package."""
+    summary = _summary_decoder.decode(value)
+    if summary.deleted:
+        return None
+    counted = _counted_decoder.decode(value)
+    return _Entry(summary, len(counted.refs) or len(counted.versions), _Searchable(summary))
+
+
+class _Catalog:
+    """Every live package of a format at one generation, held by one process: what
+    listings, search and counts read. Kept up to date from the generation's journal."""
+
+    __slots__ = ("counts", "entries", "generation", "keys", "listing", "searchable")
+
+    def __init__(self, generation: int | None, entries: dict[str, _Entry], keys: list[str]):
+        self.generation = generation
+        self.entries = entries
+        self.keys = keys
+        ordered = [entries[key] for key in keys]
+        self.listing = Listing(
+            generation=generation, packages=tuple(entry.summary for entry in ordered)
+        )
+        self.searchable = [entry.searchable for entry in ordered]
+        self.counts = {entry.summary.name: entry.versions for entry in ordered}
+
+
 class _Searchable:
-    """A package's searchable text, lowered once per listing rather than per query."""
+    """A package's searchable text, lowered once per catalog entry rather than per query."""
 
     __slots__ = ("description", "keywords", "name", "summary")
 

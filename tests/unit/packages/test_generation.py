@@ -12,7 +12,7 @@ from adapters.metadata.memory import MemoryMetadataStore
 from domain.errors import Conflict, InvalidInput, Transient
 from domain.keys import generation_key
 from domain.packages import Package, PackageIndex
-from domain.packages.generation import INTENT_TIMEOUT, Generation
+from domain.packages.generation import INTENT_TIMEOUT, JOURNAL, Generation
 from domain.ports import ANY_VERSION, DocPage
 from tests.unit.packages.conftest import Harness, YieldingMetadataStore
 
@@ -133,18 +133,42 @@ async def test_a_writer_clears_dead_intents_and_counts_them() -> None:
     assert await generation.current() == 1
 
 
-async def test_a_listing_is_scanned_once_per_change() -> None:
+async def test_a_listing_is_scanned_once_then_follows_the_journal() -> None:
     harness, store = counting_harness()
     await harness.publish("alpha", "1.0.0")
     assert await names(harness.index) == ["alpha"]
     assert await names(harness.index) == ["alpha"]
     assert store.head_scans == 1
     await harness.publish("bravo", "1.0.0")
+    await harness.publish("alpha", "1.1.0")
     assert await names(harness.index) == ["alpha", "bravo"]
     assert await names(harness.index) == ["alpha", "bravo"]
-    assert store.head_scans == 2
+    assert store.head_scans == 1, "two changes: two heads read again, no scan"
     assert (await harness.index.search("bravo")).total == 1
+    assert (await harness.index.version_counts()) == {"alpha": 2, "bravo": 1}
+    await harness.index.delete("alpha")
+    assert await names(harness.index) == ["bravo"]
+    assert (await harness.index.version_counts()) == {"bravo": 1}
+    assert [hit.package.name for hit in (await harness.index.search("")).items] == ["bravo"]
+    assert store.head_scans == 1
+    # a cache further behind than the journal reaches reads everything again
+    for number in range(JOURNAL + 1):
+        await harness.publish(f"pkg{number:03}", "1.0.0")
+    assert len(await names(harness.index)) == JOURNAL + 2
     assert store.head_scans == 2
+
+
+async def test_the_journal_matches_a_full_scan_after_any_changes() -> None:
+    harness = Harness()
+    other = harness.worker()
+    assert await names(other) == []
+    for number in range(12):
+        await harness.publish(f"p{number % 5}", f"1.{number}.0")
+        if number % 4 == 3:
+            await harness.index.delete(f"p{number % 5}")
+        fresh = harness.worker()
+        assert await names(other) == await names(fresh)
+        assert await other.version_counts() == await fresh.version_counts()
 
 
 async def test_two_workers_never_serve_a_stale_listing() -> None:
