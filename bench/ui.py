@@ -12,6 +12,7 @@ Run by hand, never in tests::
 
     .venv/bin/python bench/ui.py                 # memory adapters
     .venv/bin/python bench/ui.py --sqlite        # SQLite metadata, filesystem blobs
+    .venv/bin/python bench/ui.py --raw [--sqlite] # 10,000 raw files (the path core)
 """
 
 from __future__ import annotations
@@ -98,7 +99,38 @@ async def _time(app: Any, path: str, count: int) -> tuple[float, float]:
     return min(batches) * 1e3, statistics.median(singles) * 1e3
 
 
-async def main(count: int, sqlite: bool) -> None:
+RAW_PAGES = {
+    "overview /ui/": "/ui/",
+    "raw browse, a folder of 1,000": "/ui/raw/d-05",
+    "raw search (11 hits)": "/ui/search?q=f-0999&format=raw",
+}
+
+
+async def _raw(app: Any, container: Any, count: int) -> None:
+    """10,000 raw files in 10 folders: the path core's catalog (search, counts)."""
+    files = container.raw.registry()
+    began = time.perf_counter()
+    for number in range(PACKAGES):
+        await files.put(f"d-{number % 10:02d}/f-{number:05d}.bin", _once(b"x" * 64))
+    print(f"seeded {PACKAGES} raw files through the facade in {time.perf_counter() - began:.1f} s")
+    print("page\tfastest batch mean ms\tmedian ms")
+    for label, path in RAW_PAGES.items():
+        mean, median = await _time(app, path, count)
+        print(f"{label}\t{mean:.2f}\t{median:.2f}")
+    for label, path in (
+        ("overview after a put", "/ui/"),
+        ("raw search after a put", "/ui/search?q=f-0999&format=raw"),
+    ):
+        after_change = []
+        for number in range(5):
+            await files.put(f"new/{label[:3]}-{number}.bin", _once(b"new"))
+            one = time.perf_counter()
+            assert await request(app, "GET", path, []) == 200
+            after_change.append((time.perf_counter() - one) * 1e3)
+        print(f"{label}\t\t{statistics.median(after_change):.2f}")
+
+
+async def main(count: int, sqlite: bool, raw: bool = False) -> None:
     from entrypoints.config import Settings
     from entrypoints.container import build_container
     from entrypoints.http.app import create_app
@@ -131,6 +163,11 @@ async def main(count: int, sqlite: bool) -> None:
         )
         await started.wait()
         await seed(app)
+        if raw:
+            await _raw(app, container, count)
+            await queue.put({"type": "lifespan.shutdown"})
+            await asyncio.wait_for(task, 10)
+            return
         npm = container.npm.registry()
         began = time.perf_counter()
         for number in range(PACKAGES):
@@ -163,5 +200,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=50, help="requests per batch")
     parser.add_argument("--sqlite", action="store_true", help="filesystem blobs + SQLite")
+    parser.add_argument("--raw", action="store_true", help="10,000 raw files instead of npm")
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.sqlite))
+    asyncio.run(main(args.count, args.sqlite, args.raw))

@@ -90,6 +90,7 @@ __all__ = [
     "package_versions_prefix",
     "path_format_prefix",
     "path_generation_key",
+    "path_journal_key",
     "path_key",
     "path_prefix",
     "proxy_doc_key",
@@ -325,6 +326,11 @@ def path_key(fmt: str, repository: str, path: str) -> str:
 def path_generation_key(fmt: str, repository: str) -> str:
     """The generation counter of one repository (outside every path prefix)."""
     return join("path-generation", fmt, repository)
+
+
+def path_journal_key(fmt: str, repository: str) -> str:
+    """The paths the repository's last changes touched, by the count each change made."""
+    return join("path-journal", fmt, repository)
 
 
 # --- Cargo ---------------------------------------------------------------------------

@@ -23,7 +23,14 @@ import msgspec
 
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, InvalidKey, NotFound, Transient
-from domain.keys import blob_key, check_key, path_generation_key, path_key, path_prefix
+from domain.keys import (
+    blob_key,
+    check_key,
+    path_generation_key,
+    path_journal_key,
+    path_key,
+    path_prefix,
+)
 from domain.paths.model import DirEntry, DirPage, Overwrite, PathEntry, Revision
 from domain.ports import MUST_NOT_EXIST, BlobReader, BlobStore, Clock, MetadataStore
 from domain.uploads import StoredBlob, UploadSessions
@@ -36,9 +43,23 @@ MAX_ATTEMPTS: Final = 64
 _PAST_SUBTREE: Final = "/" + chr(0x10FFFF)
 """Appended to a directory's key: sorts after every key inside it."""
 
+JOURNAL: Final = 64
+"""How many recent changes of a repository its journal names."""
+_JOURNAL_PATHS: Final = 256
+"""A change of more paths (a tree deleted) is not named: readers walk everything again."""
+
 _encoder = msgspec.msgpack.Encoder()
 _entry_decoder = msgspec.msgpack.Decoder(PathEntry)
 _count_decoder = msgspec.msgpack.Decoder(int)
+
+
+class _Journal(msgspec.Struct, omit_defaults=True):
+    """The paths each recent change touched, by the generation count it made."""
+
+    changes: list[tuple[int, list[str]]] = []
+
+
+_journal_decoder = msgspec.msgpack.Decoder(_Journal)
 
 
 class PathIndex:
@@ -184,6 +205,27 @@ class PathIndex:
             return 0
         return _count_decoder.decode(doc.value)
 
+    async def changes(
+        self, repository: str, seen: int | None
+    ) -> tuple[int, tuple[str, ...] | None]:
+        """The generation and the paths changed after count ``seen``; None for the paths
+        when the journal cannot tell (too far behind, a change too large or still being
+        written down): then everything must be walked again."""
+        generation = await self.generation(repository)
+        if seen is None or seen > generation:
+            return generation, None
+        if seen == generation:
+            return generation, ()
+        try:
+            doc = await self._meta.get(path_journal_key(self.fmt, repository))
+        except NotFound:
+            return generation, None
+        named = dict(_journal_decoder.decode(doc.value).changes)
+        wanted = range(seen + 1, generation + 1)
+        if any(count not in named for count in wanted):
+            return generation, None
+        return generation, tuple(path for count in wanted for path in named[count])
+
     # ---------------------------------------------------------------- writes
 
     async def writable(self, repository: str, path: str, overwrite: Overwrite) -> None:
@@ -281,7 +323,7 @@ class PathIndex:
                     raise
                 await _backoff(attempt)
                 continue
-            await self._bump(repository)
+            await self._bump(repository, (path,))
             return entry
         raise Transient("too much contention on one path", subject="path")
 
@@ -293,7 +335,7 @@ class PathIndex:
         except NotFound:
             raise NotFound(f"{path[:200]} not found", subject="path") from None
         await self._meta.delete(key, expected=doc.version)
-        await self._bump(repository)
+        await self._bump(repository, (path,))
         return _entry_decoder.decode(doc.value)
 
     async def drop_revisions(
@@ -321,7 +363,7 @@ class PathIndex:
             except Conflict:
                 await _backoff(attempt)
                 continue
-            await self._bump(repository)
+            await self._bump(repository, (path,))
             return gone
         raise Transient("too much contention on one path", subject="path")
 
@@ -337,10 +379,16 @@ class PathIndex:
                 await self._meta.delete(self.key(repository, path))
             except NotFound:
                 continue
-        await self._bump(repository)
+        await self._bump(repository, gone)
         return gone
 
-    async def _bump(self, repository: str) -> None:
+    async def _bump(self, repository: str, paths: Sequence[str]) -> None:
+        """Move the repository's generation, then name the changed ``paths`` in its journal.
+
+        The counter stays a bare number (what every version reads); the journal is a
+        document of its own, written after, so a reader that finds a count it does not
+        name (a writer still on its way, or dead) walks everything once more.
+        """
         key = path_generation_key(self.fmt, repository)
         for attempt in range(MAX_ATTEMPTS * 4):
             try:
@@ -354,8 +402,28 @@ class PathIndex:
             except Conflict:
                 await _backoff(attempt)
                 continue
+            if len(paths) <= _JOURNAL_PATHS:
+                await self._write_journal(repository, count + 1, paths)
             return
         raise Transient("too much contention on the repository generation", subject="path")
+
+    async def _write_journal(self, repository: str, count: int, paths: Sequence[str]) -> None:
+        key = path_journal_key(self.fmt, repository)
+        for attempt in range(MAX_ATTEMPTS * 4):
+            try:
+                doc = await self._meta.get(key)
+            except NotFound:
+                journal, version = _Journal(), MUST_NOT_EXIST
+            else:
+                journal, version = _journal_decoder.decode(doc.value), doc.version
+            changes = sorted([*journal.changes, (count, list(paths))])[-JOURNAL:]
+            try:
+                await self._meta.put(key, _encoder.encode(_Journal(changes)), expected=version)
+            except Conflict:
+                await _backoff(attempt)
+                continue
+            return
+        # not named: readers see a gap and walk everything, which is always correct
 
 
 async def _backoff(attempt: int) -> None:

@@ -117,29 +117,47 @@ class _Catalog:
 _CATALOGS: dict[int, _Catalog] = {}
 
 
+def _add(found: dict[str, _Artifact], path: str, entry: PathEntry) -> None:
+    """Count the file at ``path`` into its artifact (checksums and metadata are no files)."""
+    try:
+        parsed = parse_path(path)
+    except InvalidInput:
+        return
+    if parsed.kind != "artifact" or parsed.checksum is not None:
+        return
+    directory = path.rsplit("/", 2)[0]
+    artifact = found.get(directory)
+    if artifact is None:
+        artifact = found[directory] = _Artifact(
+            directory=directory, group=parsed.group, artifact=parsed.artifact
+        )
+    seen = artifact.versions.get(parsed.version)
+    if seen is None or entry.uploaded > seen:
+        artifact.versions[parsed.version] = entry.uploaded
+
+
 async def _catalog(registry: MavenRegistry) -> _Catalog:
-    """Every artifact of the hosted repository, walked once per generation."""
-    generation = await registry.index.generation(HOSTED)
+    """Every artifact of the hosted repository: walked once, then kept up to date from the
+    repository's journal (an artifact a change touched is walked again, nothing else)."""
     cached = _CATALOGS.get(id(registry))
-    if cached is not None and cached.generation == generation:
+    generation, changed = await registry.index.changes(
+        HOSTED, None if cached is None else cached.generation
+    )
+    if cached is not None and changed == ():
         return cached
-    found: dict[str, _Artifact] = {}
+    if cached is not None and changed is not None:
+        found = dict(cached.artifacts)
+        for directory in dict.fromkeys(path.rsplit("/", 2)[0] for path in changed):
+            found.pop(directory, None)
+            async for path, entry in registry.index.walk(HOSTED, directory):
+                if path.rsplit("/", 2)[0] == directory:  # not a nested artifact's files
+                    _add(found, path, entry)
+        catalog = _Catalog(generation=generation, artifacts=found, keys=sorted(found))
+        _CATALOGS[id(registry)] = catalog
+        return catalog
+    found = {}
     async for path, entry in registry.index.walk(HOSTED):
-        try:
-            parsed = parse_path(path)
-        except InvalidInput:
-            continue
-        if parsed.kind != "artifact" or parsed.checksum is not None:
-            continue
-        directory = path.rsplit("/", 2)[0]
-        artifact = found.get(directory)
-        if artifact is None:
-            artifact = found[directory] = _Artifact(
-                directory=directory, group=parsed.group, artifact=parsed.artifact
-            )
-        seen = artifact.versions.get(parsed.version)
-        if seen is None or entry.uploaded > seen:
-            artifact.versions[parsed.version] = entry.uploaded
+        _add(found, path, entry)
     catalog = _Catalog(generation=generation, artifacts=found, keys=sorted(found))
     if await registry.index.generation(HOSTED) == generation:  # unchanged while walked
         _CATALOGS[id(registry)] = catalog

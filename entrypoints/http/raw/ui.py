@@ -18,7 +18,7 @@ from typing import Final
 from urllib.parse import quote
 
 from domain.errors import InvalidInput, NotFound
-from domain.paths import DirEntry
+from domain.paths import DirEntry, PathEntry
 from domain.raw.grammar import parse_path, scope_name
 from domain.raw.registry import REPOSITORY, RawFile, RawRegistry, RawVersion
 from entrypoints.http.ui.pages import human_bytes, item_href
@@ -165,24 +165,48 @@ class _Stored:
     versions: int
 
 
-_CATALOG: dict[int, tuple[int, list[_Stored]]] = {}
+def _stored(path: str, entry: PathEntry) -> _Stored:
+    return _Stored(
+        path=path, size=entry.size, uploaded=entry.uploaded, versions=1 + len(entry.history)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Catalog:
+    generation: int
+    files: dict[str, _Stored]
+    ordered: list[_Stored]
+    """Every stored file in path order."""
+
+
+_CATALOG: dict[int, _Catalog] = {}
 
 
 async def _catalog(registry: RawRegistry) -> list[_Stored]:
-    """Every stored file in path order, walked once per generation of the repository."""
-    generation = await registry.index.generation(REPOSITORY)
+    """Every stored file in path order: walked once, then kept up to date from the
+    repository's journal (only the paths changed since are read again)."""
     cached = _CATALOG.get(id(registry))
-    if cached is not None and cached[0] == generation:
-        return cached[1]
-    stored = [
-        _Stored(
-            path=path, size=entry.size, uploaded=entry.uploaded, versions=1 + len(entry.history)
-        )
-        async for path, entry in registry.index.walk(REPOSITORY)
-    ]
+    generation, changed = await registry.index.changes(
+        REPOSITORY, None if cached is None else cached.generation
+    )
+    if cached is not None and changed == ():
+        return cached.ordered
+    if cached is not None and changed is not None:
+        files = dict(cached.files)
+        for path in dict.fromkeys(changed):
+            entry, _ = await registry.index.lookup(REPOSITORY, path)
+            if entry is None:
+                files.pop(path, None)
+            else:
+                files[path] = _stored(path, entry)
+        catalog = _Catalog(generation, files, [files[path] for path in sorted(files)])
+        _CATALOG[id(registry)] = catalog
+        return catalog.ordered
+    files = {path: _stored(path, entry) async for path, entry in registry.index.walk(REPOSITORY)}
+    catalog = _Catalog(generation, files, list(files.values()))  # the walk is in path order
     if await registry.index.generation(REPOSITORY) == generation:  # unchanged while walked
-        _CATALOG[id(registry)] = (generation, stored)
-    return stored
+        _CATALOG[id(registry)] = catalog
+    return catalog.ordered
 
 
 def _listed_file(item: _Stored) -> Listed:

@@ -259,3 +259,37 @@ def test_digest_of_unknown_algorithm_is_none() -> None:
     revision = Revision(sha256="0" * 64, size=0, uploaded=FixedClock().now())
     assert revision.digest("sha256") == Digest("sha256", "0" * 64)
     assert revision.digest("md5") is None
+
+
+async def test_the_journal_names_the_paths_each_change_touched(h: Harness) -> None:
+    from domain.paths.index import JOURNAL
+
+    assert await h.index.changes("r", None) == (0, None)
+    assert await h.index.changes("r", 0) == (0, ())
+    await h.index.put("r", "a/one", body(b"1"))
+    await h.index.put("r", "b/two", body(b"2"), overwrite=Overwrite.ALWAYS)
+    await h.index.put("r", "b/two", body(b"3"), overwrite=Overwrite.ALWAYS)
+    assert await h.index.changes("r", 0) == (3, ("a/one", "b/two", "b/two"))
+    assert await h.index.changes("r", 2) == (3, ("b/two",))
+    assert await h.index.changes("r", 3) == (3, ())
+    assert await h.index.changes("r", 9) == (3, None), "a count from elsewhere: walk again"
+    await h.index.delete("r", "a/one")
+    assert await h.index.changes("r", 3) == (4, ("a/one",))
+    await h.index.put("r", "t/x", body(b"x"))
+    await h.index.put("r", "t/y", body(b"y"))
+    await h.index.delete_tree("r", "t")
+    assert await h.index.changes("r", 6) == (7, ("t/x", "t/y"))
+    for number in range(JOURNAL):
+        await h.index.put("r", f"many/{number}", body(b"m"))
+    assert (await h.index.changes("r", 7))[1] is not None
+    assert await h.index.changes("r", 6) == (7 + JOURNAL, None), "further back than it names"
+
+
+async def test_a_change_the_journal_missed_means_walking_again(h: Harness) -> None:
+    await h.index.put("r", "a", body(b"1"))
+    from domain.keys import path_journal_key
+
+    await h.meta.delete(path_journal_key("test", "r"))  # as if the writer died before naming it
+    await h.index.put("r", "b", body(b"2"))
+    assert await h.index.changes("r", 0) == (2, None)
+    assert await h.index.changes("r", 1) == (2, ("b",))

@@ -193,3 +193,22 @@ def test_a_large_group_page_goes_on_past_its_first_entries(
             url = "/ui/maven/org/big" + html.unescape(found.group(1)) if found else None
             assert len(seen) <= 200, "the pages never end"
         assert seen == expected
+
+
+def test_after_deploys_the_catalog_matches_a_fresh_walk() -> None:
+    from entrypoints.http.maven import ui
+
+    container = build_container(Settings(storage_mode="memory", metadata_url="memory://"))
+    with TestClient(create_app(container)) as c:
+        for path, data in _FILES.items():
+            assert c.put(f"/maven2/{path}", content=data).status_code == 201
+        before = _page(c, "/ui/maven")
+        assert "com.acme:lib" in before or "com/acme/lib" in before
+        assert c.put("/maven2/com/acme/lib/2.0/lib-2.0.jar", content=b"two").status_code == 201
+        assert c.put("/maven2/org/fresh/x/0.1/x-0.1.pom", content=b"<project/>").status_code == 201
+        assert c.delete("/maven2/org/other/tool/3.0/tool-3.0.war").status_code in (200, 204)
+        followed = [_page(c, "/ui/maven"), _page(c, "/ui/"), _page(c, "/ui/maven/com/acme/lib")]
+        assert "2.0" in followed[2]
+        ui._CATALOGS.clear()
+        fresh = [_page(c, "/ui/maven"), _page(c, "/ui/"), _page(c, "/ui/maven/com/acme/lib")]
+        assert followed == fresh

@@ -205,3 +205,36 @@ def test_a_large_folder_page_goes_on_past_its_first_entries(
             url = "/ui/raw/big" + html.unescape(found.group(1)) if found else None
             assert len(seen) <= 200, "the pages never end"
         assert seen == expected
+
+
+def test_after_changes_the_catalog_matches_a_fresh_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrypoints.http.raw import ui
+
+    container = build_container(Settings(storage_mode="memory", metadata_url="memory://"))
+    with TestClient(create_app(container)) as c:
+        for number in range(30):
+            assert c.put(f"/raw/cat/f{number:02}.txt", content=b"x").status_code == 201
+        first = _page(c, "/ui/search", params={"q": "cat", "format": "raw"})
+        assert "f29.txt" in first
+        _page(c, "/ui/")  # every format's catalog built once
+        walks: list[str] = []
+        walk = type(container.raw.registry().index).walk
+
+        def counting(self: object, *args: object, **kwargs: object) -> object:
+            walks.append("walk")
+            return walk(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(type(container.raw.registry().index), "walk", counting)
+        assert c.put("/raw/cat/new.txt", content=b"new").status_code == 201
+        assert c.put("/raw/cat/f03.txt", content=b"changed!").status_code == 201
+        assert c.delete("/raw/cat/f05.txt").status_code in (200, 204)
+        followed = [
+            _page(c, "/ui/search", params={"q": "cat", "format": "raw"}),
+            _page(c, "/ui/"),
+        ]
+        assert walks == [], "three changes: three paths read again, no walk"
+        ui._CATALOG.clear()
+        fresh = [_page(c, "/ui/search", params={"q": "cat", "format": "raw"}), _page(c, "/ui/")]
+        assert followed == fresh
+        assert "new.txt" in followed[0]
+        assert "f05.txt" not in followed[0]
