@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, route
 
 from domain import errors as e
 from domain.auth.activity import ActivityEvent
@@ -28,6 +28,7 @@ from entrypoints.http.ui.query import (
     parse_choice,
     parse_moment,
 )
+from entrypoints.http.ui.render import READS
 from entrypoints.http.ui.sections import discover
 
 __all__ = ["ACTIONS", "SCAN_BUDGET", "ActivityController", "activity_formats"]
@@ -61,7 +62,7 @@ class ActivityController(Controller):
     path = "/ui/activity"
     include_in_schema = False
 
-    @get("/")
+    @route("/", http_method=READS)
     async def activity(self, request: Request[Any, Any, Any]) -> Response[str]:
         """GET /ui/activity?actor=&action=&format=&since=&until=&cursor=: one page of the trail."""
         if not is_admin(request):

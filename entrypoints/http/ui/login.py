@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Final
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, post, route
 from litestar.response import Redirect
 
 from domain import errors as e
@@ -29,6 +29,7 @@ from entrypoints.http.ui.forms import (
     set_cookie,
 )
 from entrypoints.http.ui.pages import page_root, show_page
+from entrypoints.http.ui.render import READS
 
 __all__ = ["LoginController", "safe_next"]
 
@@ -101,7 +102,7 @@ class LoginController(Controller):
     path = "/ui"
     include_in_schema = False
 
-    @get("/login")
+    @route("/login", http_method=READS)
     async def login_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """GET /ui/login?next=: the form (or, with access control off, the overview)."""
         root = page_root(request)

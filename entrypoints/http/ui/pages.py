@@ -14,7 +14,7 @@ from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, route
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect
@@ -24,12 +24,13 @@ from domain.auth.activity import ActivityEvent
 from domain.auth.model import Role
 from domain.reports import read_reports
 from entrypoints.http.access import login_of, principal_of, readable
+from entrypoints.http.answer import Answer
 from entrypoints.http.deps import container_of
 from entrypoints.http.errors import status_for
 from entrypoints.http.links import public_base
 from entrypoints.http.ui.forms import form_token
 from entrypoints.http.ui.query import PAGE_SIZE, parse_cursor, parse_page, parse_query
-from entrypoints.http.ui.render import STATIC, html, render
+from entrypoints.http.ui.render import READS, STATIC, html, render
 from entrypoints.http.ui.section import Counts, ItemPage, UiSection, plural
 from entrypoints.http.ui.sections import discover, section
 
@@ -98,7 +99,7 @@ def show_page(
             **context,
         },
     )
-    return html(body, status=status)
+    return html(body, status=status, head=request.method == "HEAD")
 
 
 def _section_or_404(word: str) -> UiSection:
@@ -160,7 +161,7 @@ class UiController(Controller):
     path = "/ui"
     include_in_schema = False
 
-    @get("/", cache_control=None)
+    @route("/", http_method=READS, cache_control=None)
     async def overview(self, request: Request[Any, Any, Any]) -> Response[str]:
         """GET /ui/: counts, storage, health and (admins) recent activity."""
         rows: list[tuple[UiSection, Counts | None, float | None]] = []
@@ -200,7 +201,7 @@ class UiController(Controller):
             activity=activity,
         )
 
-    @get("/search")
+    @route("/search", http_method=READS)
     async def search(self, request: Request[Any, Any, Any]) -> Response[str]:
         """GET /ui/search?q=&format=&page=: every format's matches, or one format's, paged."""
         params = request.query_params
@@ -228,15 +229,18 @@ class UiController(Controller):
             results=results,
         )
 
-    @get("/static/{name:str}", cache_control=None)
-    async def static(self, name: FromPath[str]) -> Response[bytes]:
+    @route("/static/{name:str}", http_method=READS, cache_control=None)
+    async def static(self, request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
         """GET /ui/static/<name>: the dashboard's stylesheet and script (public)."""
         found = STATIC.get(name)
         if found is None:
             raise e.NotFound("no such file", subject="file")
+        if request.method == "HEAD":
+            sized = {**_STATIC_HEADERS, "content-length": str(len(found[0]))}
+            return Answer(200, sized, media_type=f"{found[1]}; charset=utf-8")
         return Response(found[0], media_type=found[1], headers=_STATIC_HEADERS)
 
-    @get("/{word:str}")
+    @route("/{word:str}", http_method=READS)
     async def listing(self, request: Request[Any, Any, Any], word: FromPath[str]) -> Response[str]:
         """GET /ui/<word>/?after=: one page of a format's items, 50 at a time."""
         part = _section_or_404(word)
@@ -252,7 +256,7 @@ class UiController(Controller):
             after=after,
         )
 
-    @get("/{word:str}/{name:path}")
+    @route("/{word:str}/{name:path}", http_method=READS)
     async def item(
         self, request: Request[Any, Any, Any], word: FromPath[str], name: FromPath[str]
     ) -> Response[str]:
@@ -273,14 +277,14 @@ class RootController(Controller):
 
     include_in_schema = False
 
-    @get("/")
+    @route("/", http_method=READS)
     async def root(self, request: Request[Any, Any, Any]) -> Redirect:
         """GET /: to /ui/ when a browser asks; nothing else is served at the root."""
         if "text/html" not in request.headers.get("accept", ""):
             raise NotFoundException()
         return Redirect(f"{page_root(request)}/ui/", status_code=302)
 
-    @get("/swagger-ui")
+    @route("/swagger-ui", http_method=READS)
     async def swagger(self, request: Request[Any, Any, Any]) -> Redirect:
         """GET /swagger-ui/: where the original NORA had Swagger UI; Litestar serves it."""
         return Redirect(f"{page_root(request)}/schema/swagger", status_code=302)
@@ -315,4 +319,4 @@ def render_error(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[
         },
     )
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, e.RateLimited) else None
-    return html(body, status=status, headers=headers)
+    return html(body, status=status, headers=headers, head=request.method == "HEAD")

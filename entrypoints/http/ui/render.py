@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from entrypoints import __version__
+from entrypoints.http.answer import Answer
 
-__all__ = ["CSP", "PAGE_HEADERS", "STATIC", "html", "render"]
+__all__ = ["CSP", "PAGE_HEADERS", "READS", "STATIC", "html", "render"]
 
 _HERE = resources.files(__package__)
 
@@ -26,6 +27,8 @@ CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+READS: Final[tuple[Literal["GET"], Literal["HEAD"]]] = ("GET", "HEAD")
+"""Every page answers HEAD as it answers GET, without the body."""
 PAGE_HEADERS: Final = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -57,8 +60,19 @@ def render(template: str, context: Mapping[str, Any]) -> str:
     return _ENGINE.get_template(template).render(version=__version__, **context)
 
 
-def html(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response[str]:
-    """An HTML page with the dashboard's security headers."""
+def html(
+    body: str,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    *,
+    head: bool = False,
+) -> Response[Any]:
+    """An HTML page with the dashboard's security headers (for HEAD: the headers alone,
+    with the length the page would have)."""
+    if head:
+        size = len(body.encode("utf-8"))
+        out = {**PAGE_HEADERS, **(headers or {}), "content-length": str(size)}
+        return Answer(status, out, media_type="text/html; charset=utf-8")
     return Response(
         body,
         status_code=status,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, post, route
 from litestar.params import FromPath
 from litestar.response import Redirect
 
@@ -22,6 +22,7 @@ from entrypoints.http.access import forget_credentials, principal_of
 from entrypoints.http.deps import container_of
 from entrypoints.http.ui.forms import CSRF_COOKIE, form_token, read_form, set_cookie
 from entrypoints.http.ui.pages import page_root, show_page
+from entrypoints.http.ui.render import READS
 
 __all__ = ["TokensController", "parse_days", "parse_scopes"]
 
@@ -129,7 +130,7 @@ class TokensController(Controller):
     path = "/ui/tokens"
     include_in_schema = False
 
-    @get("/")
+    @route("/", http_method=READS)
     async def tokens(self, request: Request[Any, Any, Any]) -> Response[str]:
         """GET /ui/tokens: the caller's tokens and, if it may make them, the form."""
         return await _tokens_page(request)

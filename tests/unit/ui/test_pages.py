@@ -324,3 +324,15 @@ def test_links_follow_a_public_url_with_a_path() -> None:
         assert "npm install left-pad@1.0.0 --registry https://example.test/nora/npm/" in item
         root = c.get("/", headers={"accept": "text/html"}, follow_redirects=False)
         assert root.headers["location"] == "/nora/ui/"
+
+
+def test_every_page_answers_head_like_get_without_the_body(client: Any) -> None:
+    for path in ("/ui/", "/ui/npm", "/ui/npm/left-pad", "/ui/search?q=pad", "/ui/static/ui.css"):
+        head, get = client.head(path), client.get(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(get.content)), path
+        assert head.headers["content-type"] == get.headers["content-type"]
+    missing = client.head("/ui/npm/no-such-package")
+    assert missing.status_code == 404
+    assert missing.content == b""
