@@ -44,6 +44,7 @@ from tests.e2e.npm_support import NpmClient, make_package
 from tests.e2e.oci_support import OCI_MANIFEST, build_layout, layout_manifest, sha256, skopeo
 from tests.e2e.pypi_support import BIN, client_env, make_wheel, run
 from tests.e2e.server import free_port
+from tests.unit.npm.bodies import publish_body
 
 pytestmark = pytest.mark.e2e
 
@@ -315,19 +316,62 @@ def _paced(data: bytes, pieces: int = 5) -> Iterator[bytes]:
 
 
 class _Writer(threading.Thread):
-    """Raw PUTs and twine uploads through the balancer, each retried until acknowledged."""
+    """Raw PUTs, twine uploads, npm publishes and skopeo pushes through the balancer, each
+    retried until acknowledged."""
 
-    def __init__(self, cluster: Cluster, tmp_path: Path, count: int) -> None:
+    def __init__(self, cluster: Cluster, tmp_path: Path, count: int, token: str) -> None:
         super().__init__(daemon=True)
         self.base = cluster.url
         self.tmp_path = tmp_path
         self.count = count
         self.env = client_env(tmp_path / "home")
+        self.npm = NpmClient(cluster.url + "/npm/", tmp_path / "npm-home", token=token)
+        (tmp_path / "oci").mkdir()
+        self.layout = build_layout(tmp_path / "oci")
         self.sent: dict[str, bytes] = {}  # raw path -> bytes, every attempt
         self.acked: dict[str, bytes] = {}  # raw path -> bytes answered 2xx
         self.wheels: dict[str, Path] = {}  # version -> wheel acknowledged by twine
+        self.tarballs: dict[str, bytes] = {}  # npm version -> tarball acknowledged by npm
+        self.images: dict[str, str] = {}  # tag -> manifest digest acknowledged by skopeo
         self.retries = 0
         self.progress = threading.Semaphore(0)
+
+    def _npm(self, index: int) -> None:
+        version = f"1.0.{index}"
+        folder = make_package(self.tmp_path / "npm-pkgs", "cluster-kill", version)
+        # a retry of a publish whose answer was lost is refused (the version exists):
+        # the packument then tells whether it landed
+        done, attempts = retrying(
+            lambda: self.npm.run("publish", "--tag", "kill", cwd=folder, check=False),
+            lambda d: d.returncode == 0 or self._published(version),
+        )
+        self.retries += attempts - 1
+        if done is not None and (done.returncode == 0 or self._published(version)):
+            packed = self.npm.run("pack", "--pack-destination", str(self.tmp_path), cwd=folder)
+            self.tarballs[version] = (
+                self.tmp_path / packed.stdout.strip().splitlines()[-1]
+            ).read_bytes()
+
+    def _published(self, version: str) -> bool:
+        doc = httpx.get(f"{self.base}/npm/cluster-kill", headers=BOB)
+        return doc.status_code == 200 and version in doc.json().get("versions", {})
+
+    def _skopeo(self, index: int) -> None:
+        tag = f"k{index}"
+        target = f"docker://{_host(self.base)}/cluster/kill:{tag}"
+        args = ("copy", "--dest-tls-verify=false", "--dest-creds", CREDS, f"oci:{self.layout}:v1")
+
+        def push() -> bool:
+            try:
+                skopeo(self.tmp_path, *args, target)
+            except AssertionError:  # skopeo failed (the replica died under it): retry
+                return False
+            return True
+
+        done, attempts = retrying(push, bool)
+        self.retries += attempts - 1
+        if done:
+            self.images[tag] = layout_manifest(self.layout, "v1")[0]
 
     def _raw(self, index: int) -> None:
         path = f"cluster/stream/file-{index}.bin"
@@ -368,14 +412,15 @@ class _Writer(threading.Thread):
         )
 
     def run(self) -> None:
+        kinds = (self._raw, self._twine, self._npm, self._skopeo)
         for index in range(self.count):
-            (self._twine if index % 2 else self._raw)(index)
+            kinds[index % len(kinds)](index)
             self.progress.release()
 
 
 def test_sigkill_of_a_replica_loses_no_acknowledged_write(cluster: Cluster, tmp_path: Path) -> None:
     a, b = _a(cluster), _b(cluster)
-    writer = _Writer(cluster, tmp_path, count=12)
+    writer = _Writer(cluster, tmp_path, count=12, token=token_for(b))
     writer.start()
     for _ in range(4):
         assert writer.progress.acquire(timeout=60), "the writer made no progress"
@@ -390,7 +435,18 @@ def test_sigkill_of_a_replica_loses_no_acknowledged_write(cluster: Cluster, tmp_
         files={"content": (lost.name, lost.read_bytes(), "application/octet-stream")},
     )  # fmt: skip
     octets = {**BOB, "Content-Type": "application/octet-stream"}
+    doomed_npm = json.dumps(publish_body("cluster-doomed", "1.0.0", os.urandom(2 * MiB))).encode()
+    doomed_layer = os.urandom(3 * MiB)
+    doomed_blob = "sha256:" + sha256_hex(doomed_layer)
     halves = [
+        HalfSentRequest(
+            a.port, "PUT", "/npm/cluster-doomed", doomed_npm,
+            {**BOB, "Content-Type": "application/json", "npm-command": "publish"},
+        ),
+        HalfSentRequest(
+            a.port, "POST", f"/v2/cluster/doomed/blobs/uploads/?digest={doomed_blob}",
+            doomed_layer, octets,
+        ),
         HalfSentRequest(a.port, "PUT", "/raw/cluster/stream/retried.bin", retried, octets),
         HalfSentRequest(a.port, "PUT", "/raw/cluster/stream/doomed.bin", doomed, octets),
         HalfSentRequest(
@@ -418,7 +474,9 @@ def test_sigkill_of_a_replica_loses_no_acknowledged_write(cluster: Cluster, tmp_
     writer.join(240)
     assert not writer.is_alive(), "the writer did not finish"
     assert sorted(writer.acked) == sorted(writer.sent), "a raw PUT was never acknowledged"
-    assert len(writer.wheels) == 6, writer.wheels
+    assert len(writer.wheels) == 3, writer.wheels
+    assert len(writer.tarballs) == 3, writer.tarballs
+    assert len(writer.images) == 3, writer.images
     assert cluster.balancer is not None
     assert cluster.balancer.served.get(("127.0.0.1", b.port), 0) > 0
 
@@ -443,6 +501,22 @@ def test_sigkill_of_a_replica_loses_no_acknowledged_write(cluster: Cluster, tmp_
             assert entry["hashes"]["sha256"] == sha256_hex(wheel.read_bytes())
             got = httpx.get(urljoin(page_url, entry["url"]), headers=BOB, follow_redirects=True)
             assert hashlib.sha256(got.content).hexdigest() == entry["hashes"]["sha256"]
+        packument = httpx.get(f"{replica.url}/npm/cluster-kill", headers=BOB).json()
+        for version, tarball in writer.tarballs.items():
+            dist = packument["versions"][version]["dist"]
+            assert dist["shasum"] == hashlib.sha1(tarball).hexdigest(), (replica.name, version)
+            got = httpx.get(dist["tarball"].replace(cluster.url, replica.url), headers=BOB)
+            assert got.content == tarball, (replica.name, version)
+        gone = httpx.get(f"{replica.url}/npm/cluster-doomed", headers=BOB)
+        assert gone.status_code == 404, replica.name  # the publish A never finished
+        for tag, digest in writer.images.items():
+            manifest = httpx.get(
+                f"{replica.url}/v2/cluster/kill/manifests/{tag}",
+                headers={**BOB, "Accept": OCI_MANIFEST},
+            )
+            assert manifest.headers.get("docker-content-digest") == digest, (replica.name, tag)
+        blob = httpx.head(f"{replica.url}/v2/cluster/doomed/blobs/{doomed_blob}", headers=BOB)
+        assert blob.status_code == 404, replica.name  # the layer A never finished
 
     check(b)
     a.start()  # same port, same backends
