@@ -69,7 +69,13 @@ def free_port() -> int:
 
 
 def nora_command() -> list[str]:
-    """The ``nora`` console script of the running venv (what users start)."""
+    """The ``nora`` console script of the running venv (what users start), or
+    ``NORA_BENCH_BIN``: start-up and memory should be measured from an install like
+    ``make serve``'s (``pip install -e .``), since the test extras pull in packages
+    (pydantic, through openapi-spec-validator) that dependency-injector then imports."""
+    chosen = os.environ.get("NORA_BENCH_BIN")
+    if chosen:
+        return [chosen]
     script = shutil.which("nora", path=str(Path(sys.executable).parent))
     return [script] if script else [sys.executable, "-m", "entrypoints.cli"]
 

@@ -12,25 +12,16 @@ layer alone decides whom to believe (``NORA_AUTH_TRUSTED_PROXIES``).
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import multiprocessing
 import resource
-import signal
-import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
 
-from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
-from uvicorn.server import ServerState
-
-from entrypoints.config import Settings, load_settings
+from entrypoints.config import Settings
 
 __all__ = [
     "MAX_HEADERS",
-    "BoundedHttpToolsProtocol",
+    "TARGET",
     "ConnectionLimits",
     "connection_cap",
     "raise_open_files_limit",
@@ -104,192 +95,15 @@ def raise_open_files_limit(connections: int) -> int:
     return soft
 
 
-@functools.cache
-def _limits_from_environment() -> ConnectionLimits:
-    """Limits in a worker process, which finds the final settings in its environment."""
-    return ConnectionLimits.from_settings(load_settings())
-
-
-class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a head deadline, a head size limit and a connection cap.
-
-    uvicorn bounds neither the time nor the size of a request head under httptools,
-    and accepts every connection. Here a connection that has not completed its head
-    within the header timeout is closed (a new one that sends nothing too); a head
-    over the size limit is answered 431 (414 for the request line) and closed once
-    that many bytes arrived, so memory stays bounded; a connection past the cap is
-    answered 503 and closed at once, freeing its descriptor.
-    """
-
-    limits: ClassVar[ConnectionLimits | None] = None
-    """Set by the process that starts uvicorn; spawned workers read the environment."""
-    _last_refusal_log: ClassVar[float] = 0.0
-
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self._limits = type(self).limits or _limits_from_environment()
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._head: int | None = 0
-        """Bytes of the request head being read; None while no head is being read."""
-        self._message_bytes = 0
-        self._url_bytes = 0
-        self._header_count = 0
-        self._began = False
-        self._refused = False
-        self._in_body = False
-        """Between a head and the end of its body: bytes then are body, never a next head."""
-
-    # connection events
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        if len(self.connections) > self._limits.max_connections:
-            self._log_refusal("connection cap %d reached", self._limits.max_connections)
-            self._refuse(503, "Too many connections.")
-            return
-        self._start_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self._refused:
-            return
-        if self._head is None and not self._in_body and self.timeout_keep_alive_task is not None:
-            # the first byte after a response: the next request head starts now
-            self._head = 0
-            self._start_head_timer()
-        reading_head = self._head is not None
-        self._began = False
-        super().data_received(data)
-        if self._refused or self._head is None or self.transport.is_closing():
-            return
-        if reading_head and not self._began:
-            self._head += len(data)  # the whole chunk belongs to the unfinished head
-        else:
-            self._head = self._message_bytes  # the head began inside this chunk
-        if self._url_bytes > self._limits.max_head_bytes:
-            self._refuse(414, "Request line too long.")
-        elif self._head > self._limits.max_head_bytes or self._header_count > MAX_HEADERS:
-            self._refuse(431, "Request header fields too large.")
-
-    # parser callbacks
-
-    def on_message_begin(self) -> None:
-        if self._refused:
-            return
-        super().on_message_begin()
-        self._began = True
-        self._message_bytes = self._url_bytes = self._header_count = 0
-        if self._head is None:
-            self._head = 0
-        self._start_head_timer()
-
-    def on_url(self, url: bytes) -> None:
-        if self._refused:
-            return
-        self._url_bytes += len(url)
-        self._message_bytes += len(url)
-        if self._url_bytes <= self._limits.max_head_bytes:
-            super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._refused:
-            return
-        self._header_count += 1
-        self._message_bytes += len(name) + len(value) + 4
-        if self._header_count <= MAX_HEADERS:
-            super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        if self._refused:
-            return
-        self._stop_head_timer()
-        self._head = None
-        if self._url_bytes > self._limits.max_head_bytes:
-            self._refuse(414, "Request line too long.")
-        elif self._message_bytes > self._limits.max_head_bytes or self._header_count > MAX_HEADERS:
-            self._refuse(431, "Request header fields too large.")
-        else:
-            self._in_body = True
-            super().on_headers_complete()
-
-    def on_body(self, body: bytes) -> None:
-        if not self._refused:
-            super().on_body(body)
-
-    def on_message_complete(self) -> None:
-        self._in_body = False
-        if not self._refused:
-            super().on_message_complete()
-
-    # helpers
-
-    def _start_head_timer(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(
-                self._limits.header_timeout, self._head_timed_out
-            )
-
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if self._head is None or self.transport.is_closing():
-            return
-        if self.cycle is not None and not self.cycle.response_complete:
-            # a pipelined head waits on the response in flight (reading is paused), not
-            # on the client: give it another period once that response is under way
-            self._start_head_timer()
-            return
-        self._refused = True
-        self.transport.close()
-
-    def _refuse(self, status: int, message: str) -> None:
-        """Answer ``status`` unless a response is already on the wire, then close."""
-        self._refused = True
-        self._stop_head_timer()
-        if self.cycle is None or self.cycle.response_complete:
-            body = message.encode("ascii")
-            self.transport.write(
-                b"".join(
-                    [
-                        STATUS_LINE[status],
-                        b"content-type: text/plain; charset=utf-8\r\n",
-                        b"content-length: %d\r\n" % len(body),
-                        b"connection: close\r\n\r\n",
-                        body,
-                    ]
-                )
-            )
-        self.transport.close()
-
-    @classmethod
-    def _log_refusal(cls, message: str, *args: object) -> None:
-        """Warn at most every ten seconds: a flood must not also flood the log."""
-        now = time.monotonic()
-        if now - cls._last_refusal_log >= 10.0:
-            cls._last_refusal_log = now
-            _log.warning(message, *args)
-
-
 def run_server(settings: Settings) -> int:
     """Raise the open-file limit, then run the configured server until it stops."""
     raise_open_files_limit(settings.max_connections)
     limits = ConnectionLimits.from_settings(settings)
     if settings.server == "granian":
         return _run_granian(settings, limits)
-    return _run_uvicorn(settings, limits)
+    from entrypoints.uvicorn_server import run_uvicorn  # granian processes never load uvicorn
+
+    return run_uvicorn(settings, limits)
 
 
 def _run_granian(settings: Settings, limits: ConnectionLimits) -> int:
@@ -332,36 +146,3 @@ def _run_granian(settings: Settings, limits: ConnectionLimits) -> int:
     configure_logging(settings.log_level)
     server.serve()
     return 0
-
-
-def _run_uvicorn(settings: Settings, limits: ConnectionLimits) -> int:
-    import uvicorn
-
-    BoundedHttpToolsProtocol.limits = limits
-    # uvicorn drains, then re-raises the signal it caught under the handler it
-    # found; finding this one turns a clean drain into exit status 0.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _exit_cleanly)
-    uvicorn.run(
-        TARGET,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.worker_count,
-        loop="uvloop",
-        # by import path, so spawned workers load the same class
-        http=f"{__name__}:{BoundedHttpToolsProtocol.__name__}",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        # uvicorn would trust X-Forwarded-For from loopback and rewrite the client
-        proxy_headers=False,
-        timeout_keep_alive=limits.keepalive_timeout,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout),
-    )
-    return 0
-
-
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
