@@ -223,6 +223,8 @@ def run_uvicorn(settings: Settings, limits: ConnectionLimits) -> int:
         # by import path, so spawned workers load the same class
         http=f"{__name__}:{BoundedHttpToolsProtocol.__name__}",
         lifespan="on",
+        # NORA speaks no WebSocket: not loading a WebSocket library saves memory per worker
+        ws="none",
         access_log=False,
         log_config=None,
         server_header=False,
