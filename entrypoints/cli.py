@@ -184,7 +184,18 @@ def _export(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> int:
-    """Run the chosen ASGI server until SIGTERM/SIGINT; in-flight requests drain first."""
+    """Run the chosen ASGI server until SIGTERM/SIGINT; in-flight requests drain first.
+
+    What would stop the server (a storage path it cannot write, a port in use, a
+    backend that does not answer) is found first and said in one line, exit 2.
+    """
+    from entrypoints.preflight import StartupProblem, check_before_start
+
+    try:
+        check_before_start(settings)
+    except StartupProblem as problem:
+        print(f"nora: {problem}", file=sys.stderr)
+        return 2
     _export(settings)
     with contextlib.ExitStack() as cleanup:
         if settings.worker_count > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
