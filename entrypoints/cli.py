@@ -196,6 +196,13 @@ def serve(settings: Settings) -> int:
     except StartupProblem as problem:
         print(f"nora: {problem}", file=sys.stderr)
         return 2
+    from entrypoints.http.observability import log_format
+
+    if log_format(settings.log_format) == "text":  # a person at a terminal
+        from entrypoints.banner import banner
+        from entrypoints.http.registry import FORMATS
+
+        print(banner(settings, FORMATS.formats), file=sys.stderr, flush=True)
     _export(settings)
     with contextlib.ExitStack() as cleanup:
         if settings.worker_count > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -235,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return token_command(args, settings)
     from entrypoints.http.observability import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return serve(settings)
 
 

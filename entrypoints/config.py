@@ -27,7 +27,17 @@ import msgspec
 from domain.durations import parse_duration
 from domain.errors import InvalidInput
 
-__all__ = ["JOB_TABLES", "ConfigError", "FormatSettings", "Settings", "env_names", "load_settings"]
+__all__ = [
+    "JOB_TABLES",
+    "ConfigError",
+    "FormatSettings",
+    "Settings",
+    "env_names",
+    "flat_fields",
+    "load_settings",
+    "load_settings_with_sources",
+    "registered_sections",
+]
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
@@ -91,6 +101,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """External base URL used in links handed to clients; default: the request's own host."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level of application and access logs."""
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """Log lines as JSON or as text for people; auto: text when stderr is a terminal."""
     access_log: bool = True
     """Write one structured line per request."""
     body_limit_mb: Positive = 10240
@@ -201,6 +213,16 @@ def load_settings(
 
     ``sections`` are the formats' own settings (default: every registered format's).
     """
+    return load_settings_with_sources(environ, overrides, sections)[0]
+
+
+def load_settings_with_sources(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    sections: Iterable[type[FormatSettings]] | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """:func:`load_settings`, plus where each setting that is not a default came from
+    (``port in nora.toml``, ``NORA_PORT``, ``--port``), by flat field name."""
     env = os.environ if environ is None else environ
     kinds = tuple(registered_sections() if sections is None else sections)
     values: dict[str, Any] = {}
@@ -244,7 +266,7 @@ def load_settings(
         except msgspec.ValidationError as exc:
             raise ConfigError(_explain(str(exc), source, values, kind.section)) from None
         settings.sections[kind.section] = part
-    return _checked(settings, source, kinds)
+    return _checked(settings, source, kinds), source
 
 
 def registered_sections() -> list[type[FormatSettings]]:

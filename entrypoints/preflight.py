@@ -33,9 +33,11 @@ class StartupProblem(Exception):
     """One sentence: what is wrong, which setting, what to do."""
 
 
-def check_before_start(settings: Settings) -> None:
-    """Raise :class:`StartupProblem` for the first thing that would stop the server."""
-    _check_port(settings.host, settings.port)
+def check_before_start(settings: Settings, *, port: bool = True) -> None:
+    """Raise :class:`StartupProblem` for the first thing that would stop the server
+    (``port=False`` leaves out the port, which a running server holds)."""
+    if port:
+        _check_port(settings.host, settings.port)
     if settings.storage_mode == "filesystem":
         _check_directory(Path(settings.storage_path), "storage path", "NORA_STORAGE_PATH")
     url = urlsplit(settings.resolved_metadata_url)

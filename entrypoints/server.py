@@ -143,6 +143,6 @@ def _run_granian(settings: Settings, limits: ConnectionLimits) -> int:
     )
     # Granian gives its own loggers plain-text stdout handlers when built;
     # take them back so the supervisor's lines are JSON like the workers'.
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     server.serve()
     return 0

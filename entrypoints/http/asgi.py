@@ -25,5 +25,5 @@ def build_asgi(container: Container) -> Any:
 def create() -> Any:
     """Server factory: settings from the environment, logging configured."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return build_asgi(build_container(settings))

@@ -70,6 +70,9 @@ class HttpFormat:
     unscoped: frozenset[str] = frozenset()
     """Route templates about no package, where name scopes do not apply (managing tokens:
     ``domain.auth.delegation`` keeps what a scoped token mints inside its scopes)."""
+    setup: Callable[[str], str] | None = None
+    """The one line that points this format's client at NORA, given NORA's base URL
+    (``http://127.0.0.1:4000``): what the start-up banner shows for it."""
     login_cookie: str | None = None
     """The cookie holding a dashboard login (:mod:`domain.auth.logins`), accepted on this
     format's routes only and only when no Authorization header is sent."""

@@ -28,7 +28,13 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 from entrypoints import __version__
 
-__all__ = ["METRICS_CONTENT_TYPE", "ObservabilityMiddleware", "configure_logging", "render_metrics"]
+__all__ = [
+    "METRICS_CONTENT_TYPE",
+    "ObservabilityMiddleware",
+    "configure_logging",
+    "log_format",
+    "render_metrics",
+]
 
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -78,10 +84,45 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps({**base, **payload}, separators=(",", ":"), default=str)
 
 
-def configure_logging(level: str) -> None:
-    """JSON lines on stderr for every logger; uvicorn's own access log is off."""
+class _TextFormatter(logging.Formatter):
+    """One readable line: time, level, logger, message and the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = getattr(record, "fields", None) or {}
+        line = (
+            f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower():<7} "
+            f"{record.name}: {record.getMessage()}{_pairs(fields)}"
+        )
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _pairs(fields: dict[str, Any]) -> str:
+    return "".join(f" {key}={value}" for key, value in fields.items())
+
+
+_TEXT: list[bool] = [False]
+"""Whether log lines (the access log included) are text for people rather than JSON."""
+
+
+def log_format(wanted: str) -> str:
+    """``json`` or ``text``: ``auto`` is text when stderr is a terminal, JSON otherwise."""
+    if wanted == "auto":
+        try:
+            return "text" if os.isatty(2) else "json"
+        except OSError:
+            return "json"
+    return wanted
+
+
+def configure_logging(level: str, fmt: str = "json") -> None:
+    """Log lines on stderr for every logger, as JSON or text (``fmt``, see
+    :func:`log_format`); uvicorn's own access log is off."""
+    text = log_format(fmt) == "text"
+    _TEXT[0] = text
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter())
+    handler.setFormatter(_TextFormatter() if text else _JsonFormatter())
     logging.Formatter.converter = time.gmtime
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -134,6 +175,11 @@ def _write_access(fields: dict[str, Any]) -> None:
     interleave.
     """
     now = time.time()
+    if _TEXT[0]:
+        text = f"{_timestamp(now)[11:19]} info    nora.access: request{_pairs(fields)}\n"
+        with contextlib.suppress(OSError):
+            os.write(2, text.encode("utf-8", "replace"))
+        return
     line = {
         "ts": _timestamp(now),
         "level": "info",

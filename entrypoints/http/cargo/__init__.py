@@ -40,9 +40,15 @@ def _challenge(request: Request[Any, Any, Any], name: str | None, needed: Role |
 
 _CRATE = "/cargo/api/v1/crates/{name}"
 
+
+def _setup(base: str) -> str:
+    return f'[registries.nora] index = "sparse+{base}/cargo/index/"   (in .cargo/config.toml)'
+
+
 FORMAT = HttpFormat(
     name="cargo",
     prefixes=("/cargo",),
+    setup=_setup,
     routers=(CargoController,),
     roles={
         # cargo reads config.json without credentials to learn that it needs them

@@ -22,9 +22,14 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
     return go_error(exc, head=request.method == "HEAD")
 
 
+def _setup(base: str) -> str:
+    return f"go env -w GOPROXY={base}/go"
+
+
 FORMAT = HttpFormat(
     name="go",
     prefixes=("/go",),
+    setup=_setup,
     routers=(GoController,),
     roles={"/go": {"GET": R, "HEAD": R, "PUT": W}, "/go/{path}": {"GET": R, "HEAD": R, "PUT": W}},
     render_error=_render,

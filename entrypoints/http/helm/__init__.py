@@ -33,9 +33,14 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
     return helm_error(exc, head=request.method == "HEAD")
 
 
+def _setup(base: str) -> str:
+    return f"helm repo add nora {base}/helm"
+
+
 FORMAT = HttpFormat(
     name="helm",
     prefixes=("/helm",),
+    setup=_setup,
     routers=(HelmController,),
     # reads read; uploads and deletes write (an upload's chart is checked in the handler)
     roles={

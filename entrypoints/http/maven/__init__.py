@@ -32,9 +32,15 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
     return maven_error(exc, head=request.method == "HEAD")
 
 
+def _setup(base: str) -> str:
+    mirror = f"<mirror><id>nora</id><mirrorOf>*</mirrorOf><url>{base}/maven2/</url></mirror>"
+    return f"{mirror}   (in settings.xml)"
+
+
 FORMAT = HttpFormat(
     name="maven",
     prefixes=("/maven2",),
+    setup=_setup,
     routers=(MavenController,),
     # reads read, deploys write, deleting a file or a version is for admins
     roles={

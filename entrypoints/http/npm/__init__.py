@@ -41,9 +41,15 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
 
 _TOKENS: Final = "/npm/-/npm/v1/tokens"
 
+
+def _setup(base: str) -> str:
+    return f"npm config set registry {base}/npm/"
+
+
 FORMAT = HttpFormat(
     name="npm",
     prefixes=("/npm",),
+    setup=_setup,
     routers=(NpmController,),
     # audit is a POST but only reads
     roles={"/npm/{path}": {"GET": R, "HEAD": R, "PUT": W, "DELETE": W, "POST": R}},

@@ -45,9 +45,15 @@ def _challenge(request: Request[Any, Any, Any], name: str | None, needed: Role |
     return challenge
 
 
+def _setup(base: str) -> str:
+    host = base.split("://", 1)[-1]
+    return f"docker login {host}   then   docker push {host}/team/app:1.0"
+
+
 FORMAT = HttpFormat(
     name="docker",
     prefixes=("/v2", "/auth/token"),
+    setup=_setup,
     routers=(DockerTokenController, OciController),
     roles={
         "/v2": READ_WRITE,

@@ -32,9 +32,15 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
 
 _WRITES = {"GET": R, "HEAD": R, "POST": W, "DELETE": A}
 
+
+def _setup(base: str) -> str:
+    return f"pip config set global.index-url {base}/simple/"
+
+
 FORMAT = HttpFormat(
     name="pypi",
     prefixes=("/simple", "/pypi"),
+    setup=_setup,
     routers=(PypiController,),
     # uploads, yank and unyank write; deleting a file or a release is for admins
     roles={

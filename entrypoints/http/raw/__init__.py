@@ -32,9 +32,14 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
     return raw_error(exc, head=request.method == "HEAD")
 
 
+def _setup(base: str) -> str:
+    return f"curl -fT FILE {base}/raw/PATH/FILE"
+
+
 FORMAT = HttpFormat(
     name="raw",
     prefixes=("/raw",),
+    setup=_setup,
     routers=(RawController,),
     # reads read; uploads, overwrites and deletes write
     roles={
