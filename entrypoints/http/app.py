@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from litestar import Litestar, Request, Response
@@ -203,6 +204,21 @@ def _lifespan(container: Container) -> Any:
     return lifespan
 
 
+def _swagger(settings: Settings) -> SwaggerRenderPlugin:
+    """Swagger UI from the files NORA ships (``/ui/swagger/``), never from a CDN: the page
+    works on a network with no way out."""
+    from entrypoints.http.swagger import ASSETS_PATH
+
+    root = urlsplit(settings.public_url).path.rstrip("/") if settings.public_url else ""
+    assets = f"{root}{ASSETS_PATH}"
+    return SwaggerRenderPlugin(
+        js_url=f"{assets}/swagger-ui-bundle.js",
+        css_url=f"{assets}/swagger-ui.css",
+        standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{assets}/favicon-32x32.png'>",
+    )
+
+
 def create_app(container: Container | None = None) -> Litestar:
     """Build the app around ``container`` (by default, one from the environment)."""
     if container is None:
@@ -214,7 +230,7 @@ def create_app(container: Container | None = None) -> Litestar:
             version=__version__,
             description="One artifact registry for every package manager.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[_swagger(container.settings())],
         ),
         debug=False,
         logging_config=None,

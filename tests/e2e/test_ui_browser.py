@@ -414,6 +414,23 @@ def test_the_navigation_works_on_a_phone(browser: Browser, registry: Registry) -
         assert box["x"] + box["width"] <= PHONE["width"]
 
 
+def test_the_api_reference_renders_with_no_request_leaving_the_machine(
+    browser: Browser, registry: Registry
+) -> None:
+    with _tab(browser, registry) as tab:
+        asked: list[str] = []
+        tab.page.on("request", lambda request: asked.append(request.url))
+        tab.page.goto("/swagger-ui/")
+        tab.page.wait_for_url("**/schema/swagger")
+        tab.page.locator(".opblock").first.wait_for()
+        assert tab.page.locator(".opblock").count() >= 3
+        assert "/health" in tab.page.locator("#swagger-container").inner_text()
+        hosts = {request.split("/")[2] for request in asked if request.startswith("http")}
+        assert hosts == {f"127.0.0.1:{registry.server.port}"}, asked
+        assert any(url.endswith("/ui/swagger/swagger-ui-bundle.js") for url in asked)
+        assert tab.errors == []
+
+
 # ---------------------------------------------------------------- access control
 
 

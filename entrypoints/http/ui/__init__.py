@@ -39,6 +39,7 @@ from typing import Final
 
 from domain.auth.model import Role
 from entrypoints.http.formats import HttpFormat
+from entrypoints.http.swagger import SwaggerAssets
 from entrypoints.http.ui.activity import ActivityController
 from entrypoints.http.ui.forms import SESSION_COOKIE
 from entrypoints.http.ui.login import LoginController
@@ -54,7 +55,14 @@ _ADMIN: Final = {"GET": Role.ADMIN, "HEAD": Role.ADMIN}
 FORMAT = HttpFormat(
     name="ui",
     prefixes=("/ui", "/swagger-ui"),
-    routers=(RootController, UiController, ActivityController, LoginController, TokensController),
+    routers=(
+        RootController,
+        UiController,
+        ActivityController,
+        LoginController,
+        TokensController,
+        SwaggerAssets,
+    ),
     roles={
         "/": _PUBLIC,
         "/swagger-ui": _PUBLIC,
@@ -69,6 +77,7 @@ FORMAT = HttpFormat(
         "/ui/tokens": {"GET": Role.READ, "HEAD": Role.READ, "POST": Role.WRITE},
         "/ui/tokens/{token_id}/revoke": {"POST": Role.READ},
         "/ui/static/{name}": _PUBLIC,
+        "/ui/swagger/{name}": _PUBLIC,
         "/ui/{word}": _READ,
         "/ui/{word}/{name}": _READ,
     },
