@@ -175,9 +175,12 @@ def test_without_redirect_the_server_sends_the_bytes(endpoint: str, tmp_path: Pa
         assert not (tmp_path / "data" / "objects").exists()  # the bytes live in the bucket
 
 
-def test_a_missing_bucket_is_not_ready(endpoint: str, tmp_path: Path) -> None:
+def test_a_missing_bucket_stops_the_start_in_one_line(endpoint: str, tmp_path: Path) -> None:
     env = {**_s3_env(endpoint, redirect=True), "NORA_S3_BUCKET": "no-such-bucket"}
-    with NoraProcess(tmp_path / "data", env=env) as server:
-        answer = httpx.get(f"{server.url}/ready")
-        assert answer.status_code == 503
-        assert answer.json()["checks"]["storage"] != "ok"
+    server = NoraProcess(tmp_path / "data", env=env)
+    with pytest.raises(RuntimeError, match="exited with 2") as refused:
+        server.start()
+    message = str(refused.value)
+    assert "nora: cannot reach S3 bucket 'no-such-bucket'" in message
+    assert "does not exist" in message
+    assert "Traceback" not in message
