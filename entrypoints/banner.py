@@ -8,9 +8,9 @@ password in a URL, a secret key) is masked wherever settings are shown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
 
 from entrypoints import __version__
 from entrypoints.config import Settings
@@ -20,6 +20,11 @@ __all__ = ["banner", "base_url", "mask", "secret_field"]
 
 _SECRET_WORDS: Final = ("secret", "password", "token")
 _MASK: Final = "****"
+_USERINFO: Final = re.compile(r"(://[^/?#@:]*:)[^/?#@]*@")
+"""The password of a URL's userinfo; up to the @ the host follows (commas included)."""
+_QUERY_SECRET: Final = re.compile(
+    r"([?&](?:[a-z_]*password|[a-z_]*secret|[a-z_]*token|sslkey)=)[^&#]*", re.IGNORECASE
+)
 
 
 def secret_field(name: str) -> bool:
@@ -28,26 +33,14 @@ def secret_field(name: str) -> bool:
 
 
 def mask(name: str, value: object) -> str:
-    """``value`` as text with secrets hidden: the whole value of a secret setting, and the
-    password of every URL in any setting (lists of URLs included)."""
+    """``value`` as text with secrets hidden: the whole value of a secret setting, and in
+    any setting every URL password (``user:****@``, a comma in it included) and every
+    password-like query parameter (``?password=****``)."""
     text = str(value)
     if secret_field(name) and text:
         return _MASK
-    return ",".join(_mask_url(part) for part in text.split(","))
-
-
-def _mask_url(text: str) -> str:
-    if "://" not in text or "@" not in text:
-        return text
-    try:
-        parts = urlsplit(text.strip())
-    except ValueError:
-        return _MASK
-    if parts.password is None:
-        return text
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:{_MASK}@{netloc[1]}"))
+    text = _USERINFO.sub(lambda found: found.group(1) + _MASK + "@", text)
+    return _QUERY_SECRET.sub(lambda found: found.group(1) + _MASK, text)
 
 
 def base_url(settings: Settings) -> str:

@@ -48,7 +48,9 @@ and the restore marker itself."""
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 _ID: Final = re.compile(r"[0-9a-f]{32}")
 _CONTENT_KEY: Final = re.compile(r"blobs/sha256/([0-9a-f]{2})/([0-9a-f]{64})")
-_PER_NAME: Final = frozenset({"pkg", "pkgv", "pkg-generation", "path", "path-generation", "proxy"})
+_PER_NAME: Final = frozenset(
+    {"pkg", "pkgv", "pkg-generation", "path", "path-generation", "path-journal", "proxy"}
+)
 
 
 class Progress(Protocol):

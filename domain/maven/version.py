@@ -168,7 +168,10 @@ def _canonical(items: list[_Item]) -> str:
         if isinstance(item, list):
             parts.append("-" + _canonical(item))
         else:
-            text = str(item) if isinstance(item, int) else item.text
+            # "nothing" (0, ga, final, release, "") is one class however it is spelled
+            text = (
+                "0" if _scalar(item)[0] == 1 else str(item) if isinstance(item, int) else item.text
+            )
             parts.append(("." if parts else "") + text)
     return "".join(parts)
 

@@ -387,8 +387,15 @@ class PathIndex:
 
         The counter stays a bare number (what every version reads); the journal is a
         document of its own, written after, so a reader that finds a count it does not
-        name (a writer still on its way, or dead) walks everything once more.
+        name (a writer still on its way, or dead) walks everything once more. It runs
+        shielded: a client that hangs up after its path was written must not leave the
+        change uncounted. (A process killed in between does; readers therefore also walk
+        everything again now and then, see the dashboard's catalogs.)
         """
+        with anyio.CancelScope(shield=True):
+            await self._bump_counter(repository, paths)
+
+    async def _bump_counter(self, repository: str, paths: Sequence[str]) -> None:
         key = path_generation_key(self.fmt, repository)
         for attempt in range(MAX_ATTEMPTS * 4):
             try:
@@ -416,7 +423,10 @@ class PathIndex:
                 journal, version = _Journal(), MUST_NOT_EXIST
             else:
                 journal, version = _journal_decoder.decode(doc.value), doc.version
-            changes = sorted([*journal.changes, (count, list(paths))])[-JOURNAL:]
+            # an entry at or above this count is from another history (a restore reset
+            # the counter): it would name the wrong paths, so it goes
+            kept = [change for change in journal.changes if change[0] < count]
+            changes = [*kept, (count, list(paths))][-JOURNAL:]
             try:
                 await self._meta.put(key, _encoder.encode(_Journal(changes)), expected=version)
             except Conflict:

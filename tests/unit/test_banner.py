@@ -22,6 +22,13 @@ def test_secrets_and_url_passwords_are_masked() -> None:
     assert mask("auth_rate_limit_storage", "redis://:secret@127.0.0.1:6379") == (
         "redis://:****@127.0.0.1:6379"
     )
+    # a comma is legal in a password, and a password can ride in the query
+    assert mask("metadata_url", "postgresql://nora:a,b@db/nora") == (
+        "postgresql://nora:****@db/nora"
+    )
+    assert mask("metadata_url", "postgresql://nora@db/nora?sslmode=require&password=h2") == (
+        "postgresql://nora@db/nora?sslmode=require&password=****"
+    )
 
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=6, max_size=30))

@@ -11,6 +11,7 @@ An artifact's page lists its versions; a version's page lists its files and the
 from __future__ import annotations
 
 import bisect
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,9 +113,14 @@ class _Catalog:
     artifacts: dict[str, _Artifact]
     keys: list[str]
     """The artifact directories, sorted (list pages bisect them)."""
+    walked: float
+    """When the last full walk was (``time.monotonic``)."""
 
 
 _CATALOGS: dict[int, _Catalog] = {}
+_REWALK: Final = 60.0
+"""Seconds after which a catalog is walked again whatever the journal says: a writer
+killed between its path and its count left a change nobody named."""
 
 
 def _add(found: dict[str, _Artifact], path: str, entry: PathEntry) -> None:
@@ -143,22 +149,26 @@ async def _catalog(registry: MavenRegistry) -> _Catalog:
     generation, changed = await registry.index.changes(
         HOSTED, None if cached is None else cached.generation
     )
+    if cached is not None and time.monotonic() - cached.walked > _REWALK:
+        changed = None  # a writer killed between its path and its count went unnamed
     if cached is not None and changed == ():
         return cached
     if cached is not None and changed is not None:
         found = dict(cached.artifacts)
-        for directory in dict.fromkeys(path.rsplit("/", 2)[0] for path in changed):
+        # the artifact each path belongs to (its metadata and checksums included)
+        touched = (scope_name(path) for path in changed)
+        for directory in dict.fromkeys(name for name in touched if name):
             found.pop(directory, None)
             async for path, entry in registry.index.walk(HOSTED, directory):
                 if path.rsplit("/", 2)[0] == directory:  # not a nested artifact's files
                     _add(found, path, entry)
-        catalog = _Catalog(generation=generation, artifacts=found, keys=sorted(found))
+        catalog = _Catalog(generation, found, sorted(found), cached.walked)
         _CATALOGS[id(registry)] = catalog
         return catalog
     found = {}
     async for path, entry in registry.index.walk(HOSTED):
         _add(found, path, entry)
-    catalog = _Catalog(generation=generation, artifacts=found, keys=sorted(found))
+    catalog = _Catalog(generation, found, sorted(found), time.monotonic())
     if await registry.index.generation(HOSTED) == generation:  # unchanged while walked
         _CATALOGS[id(registry)] = catalog
     return catalog

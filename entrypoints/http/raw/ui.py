@@ -11,6 +11,7 @@ listings), so a page load never walks the store twice for an unchanged registry.
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -177,9 +178,14 @@ class _Catalog:
     files: dict[str, _Stored]
     ordered: list[_Stored]
     """Every stored file in path order."""
+    walked: float
+    """When the last full walk was (``time.monotonic``)."""
 
 
 _CATALOG: dict[int, _Catalog] = {}
+_REWALK: Final = 60.0
+"""Seconds after which a catalog is walked again whatever the journal says: a writer
+killed between its path and its count left a change nobody named."""
 
 
 async def _catalog(registry: RawRegistry) -> list[_Stored]:
@@ -189,6 +195,8 @@ async def _catalog(registry: RawRegistry) -> list[_Stored]:
     generation, changed = await registry.index.changes(
         REPOSITORY, None if cached is None else cached.generation
     )
+    if cached is not None and time.monotonic() - cached.walked > _REWALK:
+        changed = None  # a writer killed between its path and its count went unnamed
     if cached is not None and changed == ():
         return cached.ordered
     if cached is not None and changed is not None:
@@ -199,11 +207,13 @@ async def _catalog(registry: RawRegistry) -> list[_Stored]:
                 files.pop(path, None)
             else:
                 files[path] = _stored(path, entry)
-        catalog = _Catalog(generation, files, [files[path] for path in sorted(files)])
+        ordered = [files[path] for path in sorted(files)]
+        catalog = _Catalog(generation, files, ordered, cached.walked)
         _CATALOG[id(registry)] = catalog
         return catalog.ordered
     files = {path: _stored(path, entry) async for path, entry in registry.index.walk(REPOSITORY)}
-    catalog = _Catalog(generation, files, list(files.values()))  # the walk is in path order
+    # the walk is in path order
+    catalog = _Catalog(generation, files, list(files.values()), time.monotonic())
     if await registry.index.generation(REPOSITORY) == generation:  # unchanged while walked
         _CATALOG[id(registry)] = catalog
     return catalog.ordered

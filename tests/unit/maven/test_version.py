@@ -109,3 +109,13 @@ def test_equal_versions_share_their_canonical_spelling_and_hash(a: str, b: str) 
     if va == vb:
         assert va.canonical == vb.canonical
         assert hash(va) == hash(vb)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("1.ga.1", "1.0.1"), ("0-2", "ga2"), ("-alpha", "final-alpha"), ("1.final.2", "1.0.2")],
+)
+def test_equal_spellings_of_nothing_share_a_hash(a: str, b: str) -> None:
+    assert MavenVersion(a) == MavenVersion(b)
+    assert hash(MavenVersion(a)) == hash(MavenVersion(b))
+    assert len({MavenVersion(a), MavenVersion(b)}) == 1

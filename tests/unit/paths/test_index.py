@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import anyio
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -293,3 +294,14 @@ async def test_a_change_the_journal_missed_means_walking_again(h: Harness) -> No
     await h.index.put("r", "b", body(b"2"))
     assert await h.index.changes("r", 0) == (2, None)
     assert await h.index.changes("r", 1) == (2, ("b",))
+
+
+async def test_a_journal_from_another_history_names_nothing_wrong(h: Harness) -> None:
+    from domain.keys import path_generation_key
+
+    for name in ("a", "z", "c"):
+        await h.index.put("r", name, body(b"1"))
+    # a restore put the counter back to 1; the journal still names counts 2 (z) and 3
+    await h.meta.put(path_generation_key("test", "r"), msgspec.msgpack.encode(1))
+    await h.index.put("r", "d", body(b"2"))
+    assert await h.index.changes("r", 1) == (2, ("d",))
