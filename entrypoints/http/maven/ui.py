@@ -11,7 +11,6 @@ An artifact's page lists its versions; a version's page lists its files and the
 from __future__ import annotations
 
 import bisect
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from domain.maven.grammar import METADATA, SNAPSHOT, parse_directory, parse_path
 from domain.maven.registry import HOSTED, MavenRegistry
 from domain.maven.version import version_key
 from domain.paths import DirEntry, PathEntry
+from domain.paths.follow import Followed
 from entrypoints.http.ui.pages import human_bytes, item_href
 from entrypoints.http.ui.query import parse_cursor
 from entrypoints.http.ui.section import (
@@ -109,18 +109,12 @@ class _Artifact:
 
 @dataclass(frozen=True, slots=True)
 class _Catalog:
-    generation: int
     artifacts: dict[str, _Artifact]
     keys: list[str]
     """The artifact directories, sorted (list pages bisect them)."""
-    walked: float
-    """When the last full walk was (``time.monotonic``)."""
 
 
-_CATALOGS: dict[int, _Catalog] = {}
-_REWALK: Final = 60.0
-"""Seconds after which a catalog is walked again whatever the journal says: a writer
-killed between its path and its count left a change nobody named."""
+_FOLLOWED: Followed[_Catalog] = Followed()
 
 
 def _add(found: dict[str, _Artifact], path: str, entry: PathEntry) -> None:
@@ -143,35 +137,28 @@ def _add(found: dict[str, _Artifact], path: str, entry: PathEntry) -> None:
 
 
 async def _catalog(registry: MavenRegistry) -> _Catalog:
-    """Every artifact of the hosted repository: walked once, then kept up to date from the
-    repository's journal (an artifact a change touched is walked again, nothing else)."""
-    cached = _CATALOGS.get(id(registry))
-    generation, changed = await registry.index.changes(
-        HOSTED, None if cached is None else cached.generation
-    )
-    if cached is not None and time.monotonic() - cached.walked > _REWALK:
-        changed = None  # a writer killed between its path and its count went unnamed
-    if cached is not None and changed == ():
-        return cached
-    if cached is not None and changed is not None:
-        found = dict(cached.artifacts)
+    """Every artifact of the hosted repository, followed from the repository's journal (an
+    artifact a change touched is walked again, nothing else)."""
+    index = registry.index
+
+    async def walk() -> _Catalog:
+        found: dict[str, _Artifact] = {}
+        async for path, entry in index.walk(HOSTED):
+            _add(found, path, entry)
+        return _Catalog(found, sorted(found))
+
+    async def update(old: _Catalog, changed: tuple[str, ...]) -> _Catalog:
+        found = dict(old.artifacts)
         # the artifact each path belongs to (its metadata and checksums included)
         touched = (scope_name(path) for path in changed)
         for directory in dict.fromkeys(name for name in touched if name):
             found.pop(directory, None)
-            async for path, entry in registry.index.walk(HOSTED, directory):
+            async for path, entry in index.walk(HOSTED, directory):
                 if path.rsplit("/", 2)[0] == directory:  # not a nested artifact's files
                     _add(found, path, entry)
-        catalog = _Catalog(generation, found, sorted(found), cached.walked)
-        _CATALOGS[id(registry)] = catalog
-        return catalog
-    found = {}
-    async for path, entry in registry.index.walk(HOSTED):
-        _add(found, path, entry)
-    catalog = _Catalog(generation, found, sorted(found), time.monotonic())
-    if await registry.index.generation(HOSTED) == generation:  # unchanged while walked
-        _CATALOGS[id(registry)] = catalog
-    return catalog
+        return _Catalog(found, sorted(found))
+
+    return await _FOLLOWED.get(index, HOSTED, walk=walk, update=update)
 
 
 def _listed(artifact: _Artifact) -> Listed:

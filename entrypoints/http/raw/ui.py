@@ -11,7 +11,6 @@ listings), so a page load never walks the store twice for an unchanged registry.
 from __future__ import annotations
 
 import shlex
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from urllib.parse import quote
 
 from domain.errors import InvalidInput, NotFound
 from domain.paths import DirEntry, PathEntry
+from domain.paths.follow import Followed
 from domain.raw.grammar import parse_path, scope_name
 from domain.raw.registry import REPOSITORY, RawFile, RawRegistry, RawVersion
 from entrypoints.http.ui.pages import human_bytes, item_href
@@ -172,51 +172,27 @@ def _stored(path: str, entry: PathEntry) -> _Stored:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Catalog:
-    generation: int
-    files: dict[str, _Stored]
-    ordered: list[_Stored]
-    """Every stored file in path order."""
-    walked: float
-    """When the last full walk was (``time.monotonic``)."""
-
-
-_CATALOG: dict[int, _Catalog] = {}
-_REWALK: Final = 60.0
-"""Seconds after which a catalog is walked again whatever the journal says: a writer
-killed between its path and its count left a change nobody named."""
+_FOLLOWED: Followed[list[_Stored]] = Followed()
 
 
 async def _catalog(registry: RawRegistry) -> list[_Stored]:
-    """Every stored file in path order: walked once, then kept up to date from the
-    repository's journal (only the paths changed since are read again)."""
-    cached = _CATALOG.get(id(registry))
-    generation, changed = await registry.index.changes(
-        REPOSITORY, None if cached is None else cached.generation
-    )
-    if cached is not None and time.monotonic() - cached.walked > _REWALK:
-        changed = None  # a writer killed between its path and its count went unnamed
-    if cached is not None and changed == ():
-        return cached.ordered
-    if cached is not None and changed is not None:
-        files = dict(cached.files)
+    """Every stored file in path order, followed from the repository's journal."""
+    index = registry.index
+
+    async def walk() -> list[_Stored]:  # the walk is in path order
+        return [_stored(path, entry) async for path, entry in index.walk(REPOSITORY)]
+
+    async def update(old: list[_Stored], changed: tuple[str, ...]) -> list[_Stored]:
+        files = {item.path: item for item in old}
         for path in dict.fromkeys(changed):
-            entry, _ = await registry.index.lookup(REPOSITORY, path)
+            entry, _ = await index.lookup(REPOSITORY, path)
             if entry is None:
                 files.pop(path, None)
             else:
                 files[path] = _stored(path, entry)
-        ordered = [files[path] for path in sorted(files)]
-        catalog = _Catalog(generation, files, ordered, cached.walked)
-        _CATALOG[id(registry)] = catalog
-        return catalog.ordered
-    files = {path: _stored(path, entry) async for path, entry in registry.index.walk(REPOSITORY)}
-    # the walk is in path order
-    catalog = _Catalog(generation, files, list(files.values()), time.monotonic())
-    if await registry.index.generation(REPOSITORY) == generation:  # unchanged while walked
-        _CATALOG[id(registry)] = catalog
-    return catalog.ordered
+        return [files[path] for path in sorted(files)]
+
+    return await _FOLLOWED.get(index, REPOSITORY, walk=walk, update=update)
 
 
 def _listed_file(item: _Stored) -> Listed:

@@ -305,3 +305,34 @@ async def test_a_journal_from_another_history_names_nothing_wrong(h: Harness) ->
     await h.meta.put(path_generation_key("test", "r"), msgspec.msgpack.encode(1))
     await h.index.put("r", "d", body(b"2"))
     assert await h.index.changes("r", 1) == (2, ("d",))
+
+
+async def test_a_followed_view_walks_once_then_follows_and_walks_again_in_time(
+    h: Harness,
+) -> None:
+    from domain.paths.follow import Followed
+
+    now = [0.0]
+    followed: Followed[list[str]] = Followed(rewalk=60.0, clock=lambda: now[0])
+    calls: list[str] = []
+
+    async def walk() -> list[str]:
+        calls.append("walk")
+        return [path async for path, _ in h.index.walk("r")]
+
+    async def update(old: list[str], changed: tuple[str, ...]) -> list[str]:
+        calls.append(f"update {','.join(changed)}")
+        return sorted(set(old) | set(changed))
+
+    async def view() -> list[str]:
+        return await followed.get(h.index, "r", walk=walk, update=update)
+
+    await h.index.put("r", "a", body(b"1"))
+    assert await view() == ["a"]
+    assert await view() == ["a"]
+    await h.index.put("r", "b", body(b"2"))
+    assert await view() == ["a", "b"]
+    assert calls == ["walk", "update b"]
+    now[0] = 61.0  # past the re-walk time: walked again though nothing changed
+    assert await view() == ["a", "b"]
+    assert calls == ["walk", "update b", "walk"]

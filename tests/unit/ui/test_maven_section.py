@@ -209,6 +209,6 @@ def test_after_deploys_the_catalog_matches_a_fresh_walk() -> None:
         assert c.delete("/maven2/org/other/tool/3.0/tool-3.0.war").status_code in (200, 204)
         followed = [_page(c, "/ui/maven"), _page(c, "/ui/"), _page(c, "/ui/maven/com/acme/lib")]
         assert "2.0" in followed[2]
-        ui._CATALOGS.clear()
+        ui._FOLLOWED.forget()
         fresh = [_page(c, "/ui/maven"), _page(c, "/ui/"), _page(c, "/ui/maven/com/acme/lib")]
         assert followed == fresh
