@@ -52,7 +52,7 @@ from domain.maven.metadata import (
     snapshot_metadata,
 )
 from domain.maven.safexml import MAX_XML_BYTES, read_texts
-from domain.paths import DirEntry, Overwrite, PathEntry, PathIndex, Revision
+from domain.paths import DirEntry, Listing, Overwrite, PathEntry, PathIndex, Revision
 from domain.ports import Clock, MetadataStore
 from domain.proxy import PullThrough
 from domain.shadowing import shadowed
@@ -84,14 +84,6 @@ class MavenFile(msgspec.Struct, kw_only=True):
     size: int | None = None
     etag: str | None = None
     modified: datetime | None = None
-
-
-class Listing(msgspec.Struct, frozen=True, kw_only=True):
-    """A directory of the hosted repository."""
-
-    directory: str
-    items: list[DirEntry]
-    next_after: str | None = None
 
 
 class _Missing(msgspec.Struct, frozen=True):

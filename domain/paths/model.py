@@ -9,7 +9,7 @@ import msgspec
 
 from domain.digests import Digest
 
-__all__ = ["DirEntry", "DirPage", "Overwrite", "PathEntry", "Revision"]
+__all__ = ["DirEntry", "DirPage", "Listing", "Overwrite", "PathEntry", "Revision"]
 
 
 class Overwrite(enum.Enum):
@@ -77,5 +77,13 @@ class DirEntry(msgspec.Struct, frozen=True, kw_only=True):
 class DirPage(msgspec.Struct, frozen=True, kw_only=True):
     """Children in name order; pass ``next_after`` back as ``after`` for the next page."""
 
+    items: list[DirEntry]
+    next_after: str | None = None
+
+
+class Listing(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of one directory's children (``directory`` normalised, no slashes around)."""
+
+    directory: str
     items: list[DirEntry]
     next_after: str | None = None

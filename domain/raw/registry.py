@@ -20,7 +20,7 @@ import msgspec
 
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, NotFound, TooLarge, Transient
-from domain.paths import MAX_ATTEMPTS, DirEntry, Overwrite, PathIndex, Revision
+from domain.paths import MAX_ATTEMPTS, Listing, Overwrite, PathIndex, Revision
 from domain.raw.grammar import content_type_of, parse_directory, parse_path
 from domain.uploads import UploadSessions
 
@@ -54,14 +54,6 @@ class RawVersion(msgspec.Struct, frozen=True, kw_only=True):
     uploaded: datetime
     content_type: str
     current: bool
-
-
-class Listing(msgspec.Struct, frozen=True, kw_only=True):
-    """A page of a directory's children."""
-
-    directory: str
-    items: list[DirEntry]
-    next_after: str | None = None
 
 
 def _number(revision: Revision) -> int:

@@ -30,6 +30,7 @@ from entrypoints.http.conditional import none_match
 from entrypoints.http.errors import plain_error
 from entrypoints.http.files import send_download
 from entrypoints.http.links import public_base
+from entrypoints.http.listings import JSON, listing_json, wants_json
 
 __all__ = ["ERRORS", "MavenController", "maven_error"]
 
@@ -50,8 +51,6 @@ ERRORS: Final[tuple[tuple[type[e.NoraError], str, int, str], ...]] = (
     (e.Permanent, "", 500, "Internal Server Error"),
 )
 """(domain error, subject or ``""`` for any, status, title), most specific first."""
-
-_JSON: Final = "application/json"
 
 
 def maven_error(exc: e.NoraError, *, head: bool = False) -> Answer:
@@ -122,7 +121,7 @@ class MavenController(Controller):
             gone = await maven.delete(_raw_path(request))
         except e.NoraError as exc:
             return maven_error(exc)
-        return Response(msgspec.json.encode({"deleted": gone}), status_code=200, media_type=_JSON)
+        return Response(msgspec.json.encode({"deleted": gone}), status_code=200, media_type=JSON)
 
 
 async def _send(
@@ -152,11 +151,6 @@ async def _send(
     )
 
 
-def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    accept = (request.headers.get("accept") or "").lower()
-    return _JSON in accept and "text/html" not in accept.split(_JSON)[0]
-
-
 def _visible(request: Request[Any, Any, Any], listing: Listing) -> list[DirEntry]:
     allowed = readable(request, "maven")
     if allowed is None:
@@ -172,29 +166,9 @@ def _visible(request: Request[Any, Any, Any], listing: Listing) -> list[DirEntry
 def _listing(request: Request[Any, Any, Any], listing: Listing) -> Response[bytes]:
     items = _visible(request, listing)
     head = request.method == "HEAD"
-    if _wants_json(request):
-        doc = {
-            "directory": listing.directory,
-            "items": [
-                {
-                    "name": item.name,
-                    "directory": item.is_dir,
-                    **(
-                        {
-                            "size": item.entry.size,
-                            "modified": item.entry.uploaded.isoformat(),
-                            "sha256": item.entry.sha256,
-                        }
-                        if item.entry is not None
-                        else {}
-                    ),
-                }
-                for item in items
-            ],
-            "next": listing.next_after,
-        }
-        body = msgspec.json.encode(doc)
-        return Response(b"" if head else body, media_type=_JSON, headers={"vary": "Accept"})
+    if wants_json(request):
+        body = listing_json(listing.directory, items, listing.next_after)
+        return Response(b"" if head else body, media_type=JSON, headers={"vary": "Accept"})
     where = f"/maven2/{listing.directory}" + ("/" if listing.directory else "")
     title = escape(where)
     base = public_base(request) + quote(where)

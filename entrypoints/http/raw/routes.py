@@ -29,6 +29,7 @@ from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import stream_body
 from entrypoints.http.errors import plain_error
 from entrypoints.http.files import send_download
+from entrypoints.http.listings import JSON, listing_json, wants_json
 
 __all__ = ["ERRORS", "RawController", "raw_error"]
 
@@ -50,7 +51,7 @@ ERRORS: Final[tuple[tuple[type[e.NoraError], str, int, str], ...]] = (
 )
 """(domain error, subject or ``""`` for any, status, title), most specific first."""
 
-_JSON: Final = "application/json"
+
 _PREFIX: Final = "/raw"
 
 
@@ -186,7 +187,7 @@ class RawController(Controller):
         }
         headers = {**_file_headers(stored), "etag": f'"{rev.sha256}"'}
         headers["location"] = f"{_PREFIX}/{quote(stored.path)}"
-        return Answer(201, headers, msgspec.json.encode(doc), media_type=_JSON)
+        return Answer(201, headers, msgspec.json.encode(doc), media_type=JSON)
 
     @route("/raw/{path:path}", http_method=["DELETE"], status_code=200)
     async def remove(
@@ -198,19 +199,14 @@ class RawController(Controller):
         except e.NoraError as exc:
             return raw_error(exc)
         body = msgspec.json.encode({"deleted": gone.path, "sha256": gone.revision.sha256})
-        return Answer(200, {}, body, media_type=_JSON)
-
-
-def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    accept = (request.headers.get("accept") or "").lower()
-    return _JSON in accept and "text/html" not in accept.split(_JSON)[0]
+        return Answer(200, {}, body, media_type=JSON)
 
 
 def _versions(request: Request[Any, Any, Any], path: str, versions: list[Any]) -> Answer:
     doc = {"path": path, "versions": [msgspec.to_builtins(v) for v in versions]}
     body = msgspec.json.encode(doc)
     head = request.method == "HEAD"
-    return Answer(200, {"content-length": str(len(body))}, b"" if head else body, media_type=_JSON)
+    return Answer(200, {"content-length": str(len(body))}, b"" if head else body, media_type=JSON)
 
 
 def _visible(request: Request[Any, Any, Any], listing: Listing) -> list[DirEntry]:
@@ -243,31 +239,10 @@ async def _listing(request: Request[Any, Any, Any], raw: RawRegistry, path: str)
     items = _visible(request, listing)
     head = request.method == "HEAD"
     headers = {"vary": "Accept", "cache-control": "no-cache"}
-    if _wants_json(request):
-        doc = {
-            "directory": listing.directory,
-            "items": [
-                {
-                    "name": item.name,
-                    "directory": item.is_dir,
-                    **(
-                        {
-                            "size": item.entry.size,
-                            "modified": item.entry.uploaded.isoformat(),
-                            "sha256": item.entry.sha256,
-                            "contentType": item.entry.content_type,
-                        }
-                        if item.entry is not None
-                        else {}
-                    ),
-                }
-                for item in items
-            ],
-            "next": listing.next_after,
-        }
-        body = msgspec.json.encode(doc)
+    if wants_json(request):
+        body = listing_json(listing.directory, items, listing.next_after, content_type=True)
         headers["content-length"] = str(len(body))
-        return Answer(200, headers, b"" if head else body, media_type=_JSON)
+        return Answer(200, headers, b"" if head else body, media_type=JSON)
     html = _html(listing, items)
     headers["content-length"] = str(len(html))
     return Answer(200, headers, b"" if head else html, media_type="text/html; charset=utf-8")
