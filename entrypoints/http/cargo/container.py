@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 
 from dependency_injector import containers, providers
 
 from domain.cargo.registry import CargoRegistry, new_cargo_index
-from domain.packages.references import package_references
-from domain.packages.retention import PackageRetention
+from domain.packages.chores import package_chores, package_retention
 from domain.ports import BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import PullThrough
-from domain.retention.cache import cache_retention
-from domain.retention.model import FormatRetention
-from domain.upkeep import Chores
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 from entrypoints.http.cargo.settings import CargoSettings
@@ -61,19 +56,12 @@ class CargoContainer(containers.DeclarativeContainer):
         core.upstream,
     )
     chores = providers.Singleton(
-        lambda cargo, meta: Chores(
-            migrate=cargo.index.migrate,
-            references=partial(package_references, meta, cargo.index.fmt),
-            pull_through="cargo",
-        ),
+        lambda cargo, meta: package_chores("cargo", cargo.index, meta),
         registry,
         core.metadata_store,
     )
     retention = providers.Singleton(
-        lambda cargo, meta, blobs: FormatRetention(
-            hosted=PackageRetention("cargo", cargo.index),
-            cache=cache_retention("cargo", "cargo", meta=meta, blobs=blobs),
-        ),
+        lambda cargo, meta, blobs: package_retention("cargo", cargo.index, meta, blobs),
         registry,
         core.metadata_store,
         core.blob_store,

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 from urllib.parse import urlsplit
 
 from dependency_injector import containers, providers
 
 from domain.gomod.registry import GoRegistry, new_go_index
-from domain.packages.references import package_references
-from domain.packages.retention import PackageRetention
+from domain.packages.chores import package_chores, package_retention
 from domain.ports import BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import PullThrough
-from domain.retention.cache import cache_retention
-from domain.retention.model import FormatRetention
-from domain.upkeep import Chores
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 from entrypoints.http.gomod.settings import GoSettings
@@ -67,19 +62,12 @@ class GoContainer(containers.DeclarativeContainer):
         core.upstream,
     )
     chores = providers.Singleton(
-        lambda go, meta: Chores(
-            migrate=go.index.migrate,
-            references=partial(package_references, meta, go.index.fmt),
-            pull_through="go",
-        ),
+        lambda go, meta: package_chores("go", go.index, meta),
         registry,
         core.metadata_store,
     )
     retention = providers.Singleton(
-        lambda go, meta, blobs: FormatRetention(
-            hosted=PackageRetention("go", go.index),
-            cache=cache_retention("go", "go", meta=meta, blobs=blobs),
-        ),
+        lambda go, meta, blobs: package_retention("go", go.index, meta, blobs),
         registry,
         core.metadata_store,
         core.blob_store,

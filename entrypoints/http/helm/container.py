@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 
 from dependency_injector import containers, providers
 
 from domain.helm.proxy import UpstreamCharts
 from domain.helm.registry import HelmRegistry, new_helm_index
-from domain.packages.references import package_references
-from domain.packages.retention import PackageRetention
+from domain.packages.chores import package_chores, package_retention
 from domain.ports import BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import PullThrough
-from domain.retention.cache import cache_retention
-from domain.retention.model import FormatRetention
-from domain.upkeep import Chores
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 from entrypoints.http.helm.settings import HelmSettings
@@ -64,17 +59,13 @@ class HelmContainer(containers.DeclarativeContainer):
         core.upstream,
     )
     chores = providers.Singleton(
-        lambda helm, meta: Chores(
-            references=partial(package_references, meta, helm.index.fmt),
-            pull_through="helm",
-        ),
+        lambda helm, meta: package_chores("helm", helm.index, meta, migrate=False),
         registry,
         core.metadata_store,
     )
     retention = providers.Singleton(
-        lambda helm, meta, blobs: FormatRetention(
-            hosted=PackageRetention("helm", helm.index, helm.delete),
-            cache=cache_retention("helm", "helm", meta=meta, blobs=blobs),
+        lambda helm, meta, blobs: package_retention(
+            "helm", helm.index, meta, blobs, delete=helm.delete
         ),
         registry,
         core.metadata_store,

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 
 from dependency_injector import containers, providers
 
 from domain.npm.registry import NpmRegistry
-from domain.packages.references import package_references
-from domain.packages.retention import PackageRetention
+from domain.packages.chores import package_chores, package_retention
 from domain.ports import BlobStore, Clock, MetadataStore, Upstream
-from domain.retention.cache import cache_retention
-from domain.retention.model import FormatRetention
-from domain.upkeep import Chores
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 from entrypoints.http.npm.settings import NpmSettings
@@ -55,19 +50,12 @@ class NpmContainer(containers.DeclarativeContainer):
         core.upstream,
     )
     chores = providers.Singleton(
-        lambda npm, meta: Chores(
-            migrate=npm.index.migrate,
-            references=partial(package_references, meta, npm.index.fmt),
-            pull_through="npm",
-        ),
+        lambda npm, meta: package_chores("npm", npm.index, meta),
         registry,
         core.metadata_store,
     )
     retention = providers.Singleton(
-        lambda npm, meta, blobs: FormatRetention(
-            hosted=PackageRetention("npm", npm.index),
-            cache=cache_retention("npm", "npm", meta=meta, blobs=blobs),
-        ),
+        lambda npm, meta, blobs: package_retention("npm", npm.index, meta, blobs),
         registry,
         core.metadata_store,
         core.blob_store,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from functools import partial
 
 import msgspec
 from dependency_injector import containers, providers
@@ -13,15 +12,11 @@ from dependency_injector import containers, providers
 from domain.digests import Digest
 from domain.keys import blob_key
 from domain.packages import PackageFile
-from domain.packages.references import package_references
-from domain.packages.retention import PackageRetention
+from domain.packages.chores import package_chores, package_retention
 from domain.ports import BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import PullThrough
 from domain.pypi.metadata import FileMeta
 from domain.pypi.registry import PypiRegistry, new_pypi_index
-from domain.retention.cache import cache_retention
-from domain.retention.model import FormatRetention
-from domain.upkeep import Chores
 from domain.uploads import UploadSessions
 from entrypoints.config import Settings
 from entrypoints.http.pypi.settings import PypiSettings
@@ -88,18 +83,13 @@ class PypiContainer(containers.DeclarativeContainer):
         core.upstream,
     )
     chores = providers.Singleton(
-        lambda pypi, meta: Chores(
-            migrate=pypi.index.migrate,
-            references=partial(package_references, meta, pypi.index.fmt, _metadata_file),
-            pull_through="pypi",
-        ),
+        lambda pypi, meta: package_chores("pypi", pypi.index, meta, extras=_metadata_file),
         registry,
         core.metadata_store,
     )
     retention = providers.Singleton(
-        lambda pypi, meta, blobs: FormatRetention(
-            hosted=PackageRetention("pypi", pypi.index, pypi.delete_release),
-            cache=cache_retention("pypi", "pypi", meta=meta, blobs=blobs),
+        lambda pypi, meta, blobs: package_retention(
+            "pypi", pypi.index, meta, blobs, delete=pypi.delete_release
         ),
         registry,
         core.metadata_store,
