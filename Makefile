@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: serve serve-cluster test install install-test clients lint typecheck imports unit contract e2e bench screenshots
+.PHONY: serve serve-cluster test install install-test clients lint typecheck imports docs unit contract e2e bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,12 @@ contract: install-test
 e2e: install-test clients
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-test: install-test clients lint typecheck imports
+# The reference site (build/site): the library guide, the API from its docstrings,
+# settings and architecture; any broken link or reference fails the build.
+docs: install-test
+	$(BIN)/mkdocs build --strict --quiet
+
+test: install-test clients lint typecheck imports docs
 	$(BIN)/pytest tests/unit tests/contract tests/e2e $(PYTEST_ARGS)
 
 bench: install-test

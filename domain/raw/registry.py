@@ -24,7 +24,7 @@ from domain.paths import MAX_ATTEMPTS, Listing, Overwrite, PathIndex, Revision
 from domain.raw.grammar import content_type_of, parse_directory, parse_path
 from domain.uploads import UploadSessions
 
-__all__ = ["REPOSITORY", "Listing", "RawFile", "RawRegistry", "RawVersion"]
+__all__ = ["REPOSITORY", "Listing", "RawFile", "RawRegistry", "RawVersion", "version_number"]
 
 REPOSITORY: Final = "hosted"
 """The PathIndex repository of raw files."""
@@ -56,7 +56,8 @@ class RawVersion(msgspec.Struct, frozen=True, kw_only=True):
     current: bool
 
 
-def _number(revision: Revision) -> int:
+def version_number(revision: Revision) -> int:
+    """The upload number a content carries (1 for contents stored before numbering)."""
     text = revision.attributes.get(_VERSION, "1")
     return int(text) if text.isdigit() else 1
 
@@ -99,11 +100,11 @@ class RawRegistry:
         """The current content of ``path``, or its kept ``version``; ``NotFound`` otherwise."""
         clean = parse_path(path)
         entry = await self.index.get(REPOSITORY, clean)
-        current = _number(entry)
+        current = version_number(entry)
         if version is None or version == current:
             return RawFile(path=clean, revision=entry, version=current)
         for old in entry.history:
-            if _number(old) == version:
+            if version_number(old) == version:
                 return RawFile(path=clean, revision=old, version=version, current=False)
         raise NotFound(f"{clean[:200]} has no version {version}", subject="version")
 
@@ -113,7 +114,7 @@ class RawRegistry:
         entry = await self.index.get(REPOSITORY, clean)
         return [
             RawVersion(
-                version=_number(rev),
+                version=version_number(rev),
                 sha256=rev.sha256,
                 size=rev.size,
                 uploaded=rev.uploaded,
@@ -173,7 +174,7 @@ class RawRegistry:
         kind = content_type or content_type_of(clean)
         for _ in range(MAX_ATTEMPTS):
             current, version = await self.index.lookup(REPOSITORY, clean)
-            number = 1 if current is None else _number(current) + 1
+            number = 1 if current is None else version_number(current) + 1
             try:
                 entry = await self.index.put_blob(
                     REPOSITORY,
@@ -200,7 +201,7 @@ class RawRegistry:
         if self.immutable(clean):
             raise Conflict(f"{clean[:200]} is under an immutable prefix", subject="path")
         entry = await self.index.delete(REPOSITORY, clean)
-        return RawFile(path=clean, revision=entry, version=_number(entry))
+        return RawFile(path=clean, revision=entry, version=version_number(entry))
 
 
 async def _bounded(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:

@@ -21,6 +21,7 @@ from entrypoints.http.access import AccessDenied, forget_credentials, principal_
 from entrypoints.http.bodies import read_body
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import HttpFormat
+from entrypoints.http.own_openapi import api_part
 
 __all__ = ["FORMAT", "ApiController", "token_view"]
 
@@ -69,7 +70,7 @@ class ApiController(Controller):
     """Tokens for oneself (admins: for anyone) and the activity trail (admins)."""
 
     path = "/api"
-    tags = ["api"]
+    include_in_schema = False  # documented by entrypoints.http.own_openapi
     exception_handlers = {e.NoraError: _handle}
 
     @post("/tokens", status_code=201)
@@ -169,5 +170,6 @@ FORMAT = HttpFormat(
         "/api/activity": {"GET": Role.ADMIN},
     },
     render_error=_render,
+    openapi=api_part,
     unscoped=frozenset({"/api/tokens", "/api/tokens/{token_id}"}),
 )

@@ -14,7 +14,6 @@ from litestar import Litestar, Request, Response
 from litestar.config.app import AppConfig
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins import InitPluginProtocol
 
 from domain.durations import parse_duration
@@ -30,6 +29,7 @@ from entrypoints.http.access import AccessDenied, access_middleware, render_deni
 from entrypoints.http.deps import dependencies
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import Formats
+from entrypoints.http.openapi import NoraJson, NoraSwagger
 from entrypoints.http.registry import FORMATS
 
 __all__ = ["NoraPlugin", "create_app"]
@@ -204,14 +204,14 @@ def _lifespan(container: Container) -> Any:
     return lifespan
 
 
-def _swagger(settings: Settings) -> SwaggerRenderPlugin:
+def _swagger(settings: Settings) -> NoraSwagger:
     """Swagger UI from the files NORA ships (``/ui/swagger/``), never from a CDN: the page
     works on a network with no way out."""
     from entrypoints.http.swagger import ASSETS_PATH
 
     root = urlsplit(settings.public_url).path.rstrip("/") if settings.public_url else ""
     assets = f"{root}{ASSETS_PATH}"
-    return SwaggerRenderPlugin(
+    return NoraSwagger(
         js_url=f"{assets}/swagger-ui-bundle.js",
         css_url=f"{assets}/swagger-ui.css",
         standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js",
@@ -230,7 +230,7 @@ def create_app(container: Container | None = None) -> Litestar:
             version=__version__,
             description="One artifact registry for every package manager.",
             path="/schema",
-            render_plugins=[_swagger(container.settings())],
+            render_plugins=[_swagger(container.settings()), NoraJson()],
         ),
         debug=False,
         logging_config=None,

@@ -21,6 +21,7 @@ from litestar import Request, Response
 from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.config import FormatSettings
+from entrypoints.http.openapi import ApiPart
 
 __all__ = ["BASIC_CHALLENGE", "READ_WRITE", "Formats", "HttpFormat", "PathRole"]
 
@@ -78,6 +79,9 @@ class HttpFormat:
     format's routes only and only when no Authorization header is sent."""
     settings: type[FormatSettings] | None = None
     """Its own settings (``NORA_<NAME>_*``), read by ``entrypoints.config.load_settings``."""
+    openapi: Callable[[], ApiPart] | None = None
+    """Its operations in the OpenAPI document (:mod:`entrypoints.http.openapi`), built
+    when the document is first asked for."""
     container: type[Any] | None = None
     """Its dependency-injector container (a ``core`` dependency and a ``registry``
     provider, optionally ``chores`` for upkeep), composed into the root under ``name``."""

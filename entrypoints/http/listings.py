@@ -15,7 +15,7 @@ from litestar import Request
 
 from domain.paths import DirEntry
 
-__all__ = ["JSON", "listing_json", "wants_json"]
+__all__ = ["JSON", "LISTING_SCHEMA", "listing_json", "wants_json"]
 
 JSON: Final = "application/json"
 
@@ -48,3 +48,33 @@ def listing_json(
     return msgspec.json.encode(
         {"directory": directory, "items": [item(e) for e in items], "next": next_after}
     )
+
+
+LISTING_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "description": "One page of a directory's children, directories first.",
+    "required": ["directory", "items", "next"],
+    "properties": {
+        "directory": {"type": "string", "description": "The directory, without slashes around."},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "directory"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "directory": {"type": "boolean"},
+                    "size": {"type": "integer", "minimum": 0},
+                    "modified": {"type": "string", "format": "date-time"},
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "contentType": {"type": "string"},
+                },
+            },
+        },
+        "next": {
+            "type": ["string", "null"],
+            "description": "Pass as ``after`` for the next page; null on the last one.",
+        },
+    },
+}
+"""The JSON listing's schema, for the formats' OpenAPI parts (component ``PathListing``)."""

@@ -16,6 +16,7 @@ from entrypoints.config import Settings
 from entrypoints.http.errors import domain_error_response
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.observability import METRICS_CONTENT_TYPE, render_metrics
+from entrypoints.http.own_openapi import ops_part
 
 __all__ = ["FORMAT", "OpsController"]
 
@@ -25,8 +26,7 @@ _READY_TIMEOUT = 5.0
 class OpsController(Controller):
     """Health, readiness and metrics; never authenticated, never cached."""
 
-    include_in_schema = True
-    tags = ["operations"]
+    include_in_schema = False  # documented by entrypoints.http.own_openapi
 
     @get("/health", media_type=MediaType.JSON, cache_control=None)
     async def health(self, settings: NamedDependency[Settings]) -> dict[str, str]:
@@ -64,7 +64,7 @@ class OpsController(Controller):
             status_code=200 if ok else 503,
         )
 
-    @get("/metrics", media_type=METRICS_CONTENT_TYPE, include_in_schema=False)
+    @get("/metrics", media_type=METRICS_CONTENT_TYPE)
     async def metrics(self, metadata_store: NamedDependency[MetadataStore]) -> Response[bytes]:
         """GET /metrics: this process's metrics, then the operator jobs' shared reports.
 
@@ -94,4 +94,5 @@ FORMAT = HttpFormat(
     # public so probes and scrapers need no credentials
     roles={"/health": _PUBLIC, "/ready": _PUBLIC, "/metrics": _PUBLIC},
     render_error=_render,
+    openapi=ops_part,
 )

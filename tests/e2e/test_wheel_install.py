@@ -1,9 +1,11 @@
 """The wheel is the product: built from the checkout, installed into a fresh virtual
-environment, ``nora serve`` runs from it with the dashboard's and Swagger UI's files inside."""
+environment, ``nora serve`` runs from it with the dashboard's and Swagger UI's files inside,
+and every library example of the docs and the README runs against it as a user's program."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,7 +36,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, source / name)
-    for package in ("domain", "adapters", "entrypoints"):
+    for package in ("nora", "domain", "adapters", "entrypoints"):
         shutil.copytree(
             REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -104,3 +106,56 @@ def test_nora_serve_runs_from_the_wheel_with_every_asset(installed: Path, tmp_pa
     finally:
         process.terminate()
         process.wait(30)
+
+
+def examples() -> list[tuple[str, str]]:
+    """(where, code) of every Python block of the library guide and the README's embedding."""
+    found = []
+    for page in sorted((REPO / "docs" / "library").glob("*.md")):
+        for number, block in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S)):
+            found.append((f"{page.name}#{number + 1}", block))
+    readme = (REPO / "README.md").read_text()
+    match = re.search(r"<!-- example: embedding -->\s*```python\n(.*?)```", readme, re.S)
+    assert match is not None
+    found.append(("README.md#embedding", match.group(1)))
+    return found
+
+
+EXAMPLES = examples()
+
+
+@pytest.mark.parametrize(("where", "code"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_the_example_runs_with_only_the_wheel_installed(
+    installed: Path, tmp_path: Path, where: str, code: str
+) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    root = tmp_path / "root"
+    root.mkdir()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("NORA_", "PYTHON"))}
+    done = subprocess.run(
+        [str(installed / "bin" / "python"), str(script), str(root)],
+        cwd=tmp_path,  # away from the checkout: only the installed package is importable
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (where, done.stdout[-2000:], done.stderr[-3000:])
+    assert done.stdout.strip(), f"{where} printed nothing"
+
+
+def test_the_examples_type_check_strictly_as_a_user_s_code(tmp_path: Path) -> None:
+    for number, (_, code) in enumerate(EXAMPLES):
+        (tmp_path / f"example_{number}.py").write_text(code)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(tmp_path)],
+        cwd=REPO,
+        env={**os.environ, "MYPYPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]

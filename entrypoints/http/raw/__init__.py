@@ -14,6 +14,7 @@ from domain.errors import NoraError
 from domain.raw.grammar import scope_name
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.raw.container import RawContainer
+from entrypoints.http.raw.openapi import part
 from entrypoints.http.raw.routes import RawController, raw_error
 from entrypoints.http.raw.settings import RawSettings
 
@@ -49,5 +50,6 @@ FORMAT = HttpFormat(
     render_error=_render,
     name_of=_name_of,
     settings=RawSettings,
+    openapi=part,
     container=RawContainer,
 )

@@ -1,7 +1,7 @@
 """The OpenAPI document NORA serves validates with a standard validator (openapi-spec-validator).
 
-Today it documents NORA's own API and operations; the formats' protocol endpoints are the
-rest of issue 19. What is there must be a valid OpenAPI 3.1 document, served as it is built.
+It documents every format's protocol endpoints (one tag each) and NORA's own API and
+operations; schemathesis drives the live server from it (tests/e2e/test_openapi_fuzz.py).
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from openapi_spec_validator import validate
 from entrypoints.config import Settings
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
+from entrypoints.http.registry import FORMATS
+
+_UNDOCUMENTED = {"ui"}
+"""The dashboard serves HTML pages for browsers, and no JSON."""
 
 
 def _served() -> dict[str, Any]:
@@ -38,3 +42,31 @@ def test_nora_s_own_api_is_in_it() -> None:
     for path in ("/health", "/ready", "/api/tokens", "/api/tokens/{token_id}", "/api/activity"):
         assert path in paths, path
     assert {"get", "post"} <= set(paths["/api/tokens"])
+
+
+def test_every_format_has_its_tag_and_operations() -> None:
+    document = _served()
+    tags = {tag["name"] for tag in document["tags"]}
+    by_tag: dict[str, int] = {}
+    for item in document["paths"].values():
+        for op in item.values():
+            for tag in op["tags"]:
+                by_tag[tag] = by_tag.get(tag, 0) + 1
+    for fmt in FORMATS.formats:
+        if fmt.name in _UNDOCUMENTED:
+            continue
+        assert fmt.openapi is not None, fmt.name
+        assert fmt.name in tags, fmt.name
+        assert by_tag.get(fmt.name, 0) >= 1, fmt.name
+
+
+def test_every_operation_is_named_and_says_how_it_refuses() -> None:
+    ids: set[str] = set()
+    for template, item in _served()["paths"].items():
+        assert ":path}" not in template, template  # a catch-all is documented by its operations
+        for method, op in item.items():
+            assert op["operationId"] not in ids, (method, template)
+            ids.add(op["operationId"])
+            assert "429" in op["responses"], (method, template)
+            if op.get("security") != []:
+                assert {"401", "403"} <= set(op["responses"]), (method, template)
