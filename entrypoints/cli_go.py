@@ -1,9 +1,9 @@
 """``nora go publish DIR MODULE@VERSION``: the ``go publish`` the go command does not have.
 
-It builds the module zip the go command would build from a source tree (the
-same file selection: no version-control directories, no nested modules, no
-vendored packages, regular files only), checks it with the rules the server
-applies, and uploads it with ``PUT <registry>/<module>/@v/<version>.zip``.
+It builds the module zip the go command would build from a source tree
+(:mod:`entrypoints.gomod_zip`, which ``nora.go`` publishes through too), checks
+it with the rules the server applies, and uploads it with
+``PUT <registry>/<module>/@v/<version>.zip``.
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ import argparse
 import os
 import sys
 import tempfile
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from entrypoints.commands import CliCommand, Subparsers
+from entrypoints.gomod_zip import build_zip, check_source, module_files
 
 __all__ = ["add_go_parser", "build_zip", "go_command", "module_files"]
 
-_VCS: Final = frozenset({".bzr", ".git", ".hg", ".svn"})
 _DEFAULT_REGISTRY: Final = "http://127.0.0.1:4000/go"
 
 
@@ -47,60 +45,6 @@ def add_go_parser(commands: Subparsers) -> None:
     )
     publish.add_argument("--user", default="", help="USER:PASSWORD for basic authentication")
     publish.add_argument("--timeout", type=float, default=300.0, help="seconds (default 300)")
-
-
-def module_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """``(slash path, file)`` of every file the go command puts in the module's zip.
-
-    Skipped: version-control directories, subdirectories holding their own
-    go.mod (other modules), files of vendored packages, and anything that is
-    not a regular file (symbolic links included).
-    """
-    from domain.gomod.modzip import excluded
-
-    for current, dirs, files in os.walk(root):
-        here = Path(current)
-        keep = []
-        for name in sorted(dirs):
-            sub = here / name
-            if name in _VCS or sub.is_symlink() or (sub / "go.mod").is_file():
-                continue
-            keep.append(name)
-        dirs[:] = keep
-        for name in sorted(files):
-            path = here / name
-            rel = path.relative_to(root).as_posix()
-            if path.is_symlink() or not path.is_file() or excluded(rel):
-                continue
-            if rel.startswith("vendor/") and rel != "vendor/modules.txt":
-                continue
-            yield rel, path
-
-
-def build_zip(root: Path, module: str, version: str, out: Path) -> int:
-    """Write the module zip of ``root`` to ``out``; returns how many files it holds."""
-    from domain.gomod.modzip import check_file_path
-
-    count = 0
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for rel, path in module_files(root):
-            check_file_path(rel)
-            archive.write(path, f"{module}@{version}/{rel}")
-            count += 1
-    return count
-
-
-def _check(root: Path, module: str, version: str) -> None:
-    from domain.gomod.gomodfile import parse_gomod
-    from domain.gomod.grammar import check_major, check_path, parse_version
-
-    check_path(module)
-    check_major(module, parse_version(version))
-    gomod = root / "go.mod"
-    if gomod.is_file():
-        declared = parse_gomod(gomod.read_bytes()).module
-        if declared != module:
-            raise ValueError(f"{gomod} says module {declared}, not {module}")
 
 
 def _upload(args: argparse.Namespace, module: str, version: str, archive: Path) -> int:
@@ -147,7 +91,7 @@ def go_command(args: argparse.Namespace) -> int:
         print(f"nora go publish: {root} is not a directory", file=sys.stderr)
         return 2
     try:
-        _check(root, module, version)
+        check_source(root, module, version)
         with tempfile.TemporaryDirectory(prefix="nora-go-") as scratch:
             archive = Path(scratch) / "module.zip"
             build_zip(root, module, version, archive)

@@ -9,7 +9,8 @@ and checks every field, so what is stored renders into a valid index line.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+import tomllib
+from typing import Any, Final, Literal
 
 import msgspec
 
@@ -23,6 +24,7 @@ __all__ = [
     "PublishDep",
     "PublishMeta",
     "decode_publish",
+    "from_manifest",
     "to_version",
 ]
 
@@ -186,4 +188,157 @@ def to_version(meta: PublishMeta) -> CrateVersion:
         repository=_text(meta.repository, "repository"),
         documentation=_text(meta.documentation, "documentation"),
         authors=[_text(a, "authors", 256) for a in meta.authors[:64]],
+    )
+
+
+_KINDS: Final = (
+    ("dependencies", "normal"),
+    ("build-dependencies", "build"),
+    ("build_dependencies", "build"),
+    ("dev-dependencies", "dev"),
+    ("dev_dependencies", "dev"),
+)
+
+
+def _manifest_bad(detail: str) -> InvalidInput:
+    return InvalidInput(f"the .crate's Cargo.toml {detail}", subject="crate")
+
+
+def _field(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    value = table.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise _manifest_bad(f"has a {where}{key} that is not a {kind.__name__}")
+    return value
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _manifest_bad(f"has a {where} that is not a list of strings")
+    return list(value)
+
+
+def _requirement(text: str) -> str:
+    """A version requirement as cargo writes it to the registry (``1.2`` -> ``^1.2``)."""
+    parts = ["".join(part.split()) for part in text.split(",")]
+    return ", ".join(
+        "^" + part if part[:1].isdigit() and not any(c in part for c in "*xX") else part
+        for part in parts
+    )
+
+
+def _manifest_deps(
+    table: Any,
+    kind: str,
+    target: str | None,
+    *,
+    own_index: str | None,
+    default_registry: str | None,
+) -> list[PublishDep]:
+    if not isinstance(table, dict):
+        raise _manifest_bad(f"has a {kind} dependency table that is not a table")
+    found: list[PublishDep] = []
+    for key, spec in table.items():
+        if isinstance(spec, str):
+            spec = {"version": spec}
+        if not isinstance(spec, dict):
+            raise _manifest_bad(
+                f"has a dependency {str(key)[:64]!r} that is neither text nor table"
+            )
+        where = f"dependency {str(key)[:64]!r} "
+        version = _field(spec, "version", str, where)
+        if version is None and kind == "dev":
+            continue  # cargo leaves a dev-dependency without a version out of the publish
+        if _field(spec, "registry", str, where) is not None:
+            raise _manifest_bad(f"names the registry of {where}by name: package it with cargo")
+        index = _field(spec, "registry-index", str, where)
+        if index is None:
+            registry = default_registry
+        elif own_index is not None and index.rstrip("/") == own_index.rstrip("/"):
+            registry = None
+        else:
+            registry = index
+        package = _field(spec, "package", str, where)
+        default_features = spec.get("default-features", spec.get("default_features", True))
+        optional = spec.get("optional", False)
+        if not isinstance(default_features, bool) or not isinstance(optional, bool):
+            raise _manifest_bad(f"has a {where}flag that is not a boolean")
+        found.append(
+            PublishDep(
+                name=package if package is not None else key,
+                version_req=_requirement(version or ""),
+                features=_strings(spec.get("features"), f"{where}features"),
+                optional=optional,
+                default_features=default_features,
+                target=target,
+                kind=kind,
+                registry=registry,
+                explicit_name_in_toml=key if package is not None else None,
+            )
+        )
+    return found
+
+
+def from_manifest(
+    data: bytes, *, own_index: str | None = None, default_registry: str | None = None
+) -> PublishMeta:
+    """The publish JSON ``cargo publish`` sends for a packaged crate's ``Cargo.toml``.
+
+    A packaged crate holds cargo's normalised manifest: every dependency a table
+    with ``version`` and, when it comes from a registry other than the default
+    one, that registry's ``registry-index``. A dependency naming ``own_index``
+    (this registry's index URL, as cargo writes it) is listed as coming from this
+    registry, as cargo lists it; one without ``registry-index`` comes from
+    ``default_registry`` (None: this registry). Dev-dependencies without a version
+    are left out, as cargo leaves them out. Anything else malformed raises
+    ``InvalidInput`` (subject "crate"); :func:`to_version` checks the rest.
+    """
+    try:
+        manifest = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        raise _manifest_bad("is not valid TOML") from None
+    package = manifest.get("package")
+    if not isinstance(package, dict):
+        raise _manifest_bad("has no [package] table")
+    name, vers = package.get("name"), package.get("version")
+    if not isinstance(name, str) or not isinstance(vers, str):
+        raise _manifest_bad("names no package name and version")
+    options = {"own_index": own_index, "default_registry": default_registry}
+    deps: list[PublishDep] = []
+    for section, kind in _KINDS:
+        if section in manifest:
+            deps += _manifest_deps(manifest[section], kind, None, **options)
+    targets = manifest.get("target", {})
+    if not isinstance(targets, dict):
+        raise _manifest_bad("has a [target] that is not a table")
+    for target, tables in targets.items():
+        if not isinstance(tables, dict):
+            raise _manifest_bad(f"has a target {str(target)[:64]!r} that is not a table")
+        for section, kind in _KINDS:
+            if section in tables:
+                deps += _manifest_deps(tables[section], kind, target, **options)
+    features = manifest.get("features", {})
+    if not isinstance(features, dict):
+        raise _manifest_bad("has [features] that are not a table")
+    text = {
+        key: _field(package, key, str, "")
+        for key in ("description", "documentation", "homepage", "license", "license-file")
+    }
+    return PublishMeta(
+        name=name,
+        vers=vers,
+        deps=deps,
+        features={str(k): _strings(v, f"feature {str(k)[:64]!r}") for k, v in features.items()},
+        authors=_strings(package.get("authors"), "package.authors"),
+        description=text["description"],
+        documentation=text["documentation"],
+        homepage=text["homepage"],
+        keywords=_strings(package.get("keywords"), "package.keywords"),
+        categories=_strings(package.get("categories"), "package.categories"),
+        license=text["license"],
+        license_file=text["license-file"],
+        repository=_field(package, "repository", str, ""),
+        links=_field(package, "links", str, ""),
+        rust_version=_field(package, "rust-version", str, ""),
     )

@@ -38,11 +38,11 @@ from domain.cargo.grammar import (
     version_order,
 )
 from domain.cargo.index_lines import checksums, encode_line
-from domain.cargo.metadata import CrateVersion, decode_publish, to_version
+from domain.cargo.metadata import CrateVersion, decode_publish, from_manifest, to_version
 from domain.codecs.tar import TarScanner
 from domain.digests import Digest
 from domain.downloads import Download
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Transient
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, Transient
 from domain.keys import cargo_proxy_config_key, cargo_proxy_crate_key, cargo_proxy_index_key
 from domain.packages import Package, PackageFile, PackageIndex, PackageVersion, RenderCache
 from domain.ports import BlobStore, Clock, MetadataStore
@@ -223,42 +223,80 @@ class CargoRegistry:
         """PUT /cargo/api/v1/crates/new: verify and release one crate version.
 
         ``authorize`` (the caller's scope check) runs once the JSON names
-        the crate, before the .crate is read. The .crate must be a gzip tar
-        whose ``<name>-<version>/Cargo.toml`` names the same crate and
-        version; its sha256 becomes the index's ``cksum``. The index shows
-        the version when this returns.
+        the crate, before the .crate is read; the rest is :meth:`publish_crate`.
         """
         reader = PublishBody(body, max_metadata=_MAX_METADATA, max_crate=self._max_crate)
         version = to_version(decode_publish(await reader.metadata()))
-        authorize(version.name)
-        semver = parse_version(version.vers)
-        try:  # refuse early what the commit below would refuse, before reading the crate
-            current: Package | None = await self._hosted(version.name)
-        except NotFound:
-            current = None
-        if current is not None:
-            _check_publish(current, version, semver.base, actor)
-        manifest_path = f"{version.name}-{version.vers}/Cargo.toml"
+        return await self.publish_crate(
+            reader.crate(), version=version, actor=actor, authorize=authorize
+        )
+
+    async def publish_crate(
+        self,
+        crate: AsyncIterable[bytes],
+        *,
+        version: CrateVersion | None = None,
+        own_index: str | None = None,
+        default_registry: str | None = None,
+        actor: Actor,
+        authorize: Callable[[str], None] = lambda name: None,
+    ) -> CrateVersion:
+        """Verify and release one .crate, described by ``version`` or by its own Cargo.toml.
+
+        With ``version`` (what ``cargo publish`` sent beside the .crate),
+        ``authorize`` and the ownership and duplicate checks run before the
+        .crate is read. Without, the version is what ``cargo publish`` would
+        send for the crate's Cargo.toml (:func:`~domain.cargo.metadata.from_manifest`
+        with ``own_index`` and ``default_registry``), checked once the .crate is
+        staged. The .crate must be a gzip tar whose ``<name>-<version>/Cargo.toml``
+        names the same crate and version; its sha256 becomes the index's
+        ``cksum``. Nothing is kept of a refused crate; the index shows the
+        version when this returns.
+        """
+        if version is not None:
+            await self._admit(version, actor, authorize)
+            expected = f"{version.name}-{version.vers}/Cargo.toml"
+            wanted: Callable[[str], bool] = lambda path: path == expected  # noqa: E731
+        else:
+            wanted = lambda path: path.count("/") == 1 and path.endswith("/Cargo.toml")  # noqa: E731
         scanner = TarScanner(
-            lambda path: path == manifest_path,
+            wanted,
             max_bytes=_MAX_MANIFEST,
             max_total=max(self._max_crate * 64, 64 * 1024 * 1024),
             max_found=1,
         )
 
-        async def crate() -> AsyncIterator[bytes]:
-            async for chunk in reader.crate():
+        async def scanned() -> AsyncIterator[bytes]:
+            size = 0
+            async for chunk in crate:
+                size += len(chunk)
+                if size > self._max_crate:
+                    raise TooLarge(
+                        f"crate exceeds the limit of {self._max_crate} bytes", subject="crate"
+                    )
                 scanner.feed(chunk)
                 yield chunk
 
-        staged = await self.index.stage(crate())
+        staged = await self.index.stage(scanned())
         try:
-            found = scanner.finish().get(manifest_path)
-            _check_manifest(found, version, manifest_path)
+            found = scanner.finish()
+            if version is None:
+                data = next(iter(found.values()), None)
+                if data is None:
+                    raise InvalidInput(
+                        "the .crate holds no <name>-<version>/Cargo.toml", subject="crate"
+                    )
+                version = to_version(
+                    from_manifest(data, own_index=own_index, default_registry=default_registry)
+                )
+                await self._admit(version, actor, authorize)
+            manifest_path = f"{version.name}-{version.vers}/Cargo.toml"
+            _check_manifest(found.get(manifest_path), version, manifest_path)
             stored = await self.index.commit_staged(staged, [])
         except BaseException:
             await self.index.discard(staged)
             raise
+        semver = parse_version(version.vers)
         now = self._clock.now()
         file = PackageFile(
             filename=crate_filename(version.name, version.vers),
@@ -297,6 +335,19 @@ class CargoRegistry:
 
         await self.index.update(version.name, change)
         return version
+
+    async def _admit(
+        self, version: CrateVersion, actor: Actor, authorize: Callable[[str], None]
+    ) -> None:
+        """Refuse early what the commit would refuse: the scope, the owners, a duplicate."""
+        authorize(version.name)
+        semver = parse_version(version.vers)
+        try:
+            current: Package | None = await self._hosted(version.name)
+        except NotFound:
+            current = None
+        if current is not None:
+            _check_publish(current, version, semver.base, actor)
 
     # --------------------------------------------------------------- download
 

@@ -20,7 +20,7 @@ hosted here shadows the upstream entirely (:func:`domain.shadowing.shadowed`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -293,9 +293,14 @@ class MavenRegistry:
 
     # ----------------------------------------------------------------- writes
 
-    async def deploy(self, path: str, chunks: AsyncIterable[bytes]) -> None:
+    async def deploy(
+        self, path: str, chunks: AsyncIterable[bytes], *, expected: Sequence[Digest] = ()
+    ) -> None:
         """PUT of a file, a checksum (compared, never stored) or a maven-metadata.xml
-        (checked, then regenerated from what is stored)."""
+        (checked, then regenerated from what is stored).
+
+        A file is stored only if it matches every ``expected`` digest (``DigestMismatch``).
+        """
         wanted = parse_path(path)
         if wanted.checksum is not None:
             await self._verify_checksum(wanted, await _read(chunks, _CHECKSUM_LIMIT, "checksum"))
@@ -330,6 +335,7 @@ class MavenRegistry:
                 chunks,
                 overwrite=overwrite,
                 content_type=content_type_of(wanted.filename),
+                expected=expected,
                 attributes=attributes,
             )
         except Conflict:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -38,6 +38,7 @@ __all__ = [
     "integrity_digests",
     "parse_document",
     "plan_publish",
+    "plan_version",
     "prepare_publish",
     "read_publish",
     "tarball_filename",
@@ -189,27 +190,70 @@ def plan_publish(url_name: NpmName, doc: NpmDocument) -> PublishPlan:
     declared = integrity_digests(integrity, shasum)
     if not declared:
         raise InvalidInput("the version declares no integrity or shasum", subject="digest")
-    tags = {parse_tag(tag): target for tag, target in doc.dist_tags.items()}
-    if not tags:
-        tags = {"latest": version}
+    return plan_version(
+        name,
+        version,
+        manifest,
+        declared=declared,
+        tags=doc.dist_tags,
+        readme=doc.readme,
+        readme_filename=doc.readme_filename or "",
+        description=doc.description,
+        attachment=attachment_name,
+        length=attachment.length,
+    )
+
+
+def plan_version(
+    name: NpmName,
+    version: str,
+    manifest: Mapping[str, Any],
+    *,
+    declared: Sequence[Digest] = (),
+    tags: Mapping[str, str] | None = None,
+    readme: str | None = None,
+    readme_filename: str = "",
+    description: str | None = None,
+    attachment: str = "",
+    length: int | None = None,
+) -> PublishPlan:
+    """Plan the publish of one version manifest (a package.json as npm sends it).
+
+    The manifest must name ``name`` and ``version`` (when it names them); its
+    ``dist`` keeps only ``fileCount`` and ``unpackedSize`` (NORA renders the rest
+    from the stored bytes); ``tags`` default to ``latest``. :func:`plan_publish`
+    reduces a publish body to this, and so does a publish from a tarball.
+    """
+    version = parse_version(version)
+    if manifest.get("version", version) != version or manifest.get("name", name.full) != name.full:
+        raise InvalidInput("the version manifest names another package or version", subject="body")
+    parsed_tags = {parse_tag(tag): target for tag, target in (tags or {}).items()}
+    if not parsed_tags:
+        parsed_tags = {"latest": version}
+    dist = manifest.get("dist")
     kept = {k: v for k, v in manifest.items() if k not in _STRIPPED_KEYS}
-    kept["dist"] = {k: v for k, v in dist.items() if k in ("fileCount", "unpackedSize")}
-    readme = doc.readme if doc.readme is not None else manifest.get("readme")
+    kept["dist"] = (
+        {k: v for k, v in dist.items() if k in ("fileCount", "unpackedSize")}
+        if isinstance(dist, dict)
+        else {}
+    )
+    readme = readme if readme is not None else manifest.get("readme")
     keywords = manifest.get("keywords")
-    description = manifest.get("description", doc.description)
+    description = manifest.get("description", description)
+    filename = tarball_filename(name, version)
     return PublishPlan(
         name=name,
         version=version,
         filename=filename,
-        attachment=attachment_name,
-        length=attachment.length,
-        declared=declared,
+        attachment=attachment or filename,
+        length=length,
+        declared=list(declared),
         manifest=msgspec.json.encode(kept),
-        tags=tags,
+        tags=parsed_tags,
         description=description if isinstance(description, str) else "",
         keywords=[k for k in keywords if isinstance(k, str)] if isinstance(keywords, list) else [],
         readme=readme if isinstance(readme, str) else "",
-        readme_filename=doc.readme_filename or "",
+        readme_filename=readme_filename,
     )
 
 

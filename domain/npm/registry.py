@@ -19,6 +19,7 @@ re-assembled after a publish, not re-rendered.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -26,16 +27,20 @@ from typing import Any, Final
 import msgspec
 
 from domain.codecs import json as bounded_json
+from domain.codecs.tar import TarScanner
 from domain.digests import Digest
 from domain.downloads import Download
 from domain.errors import Conflict, InvalidInput, NotFound, Transient
 from domain.npm.grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
 from domain.npm.publish import (
+    DOCUMENT_LIMIT,
     Maintainer,
     NpmDocument,
+    PublishPlan,
     check_tarball,
     integrity_digests,
     plan_publish,
+    plan_version,
     read_publish,
     tarball_filename,
 )
@@ -406,9 +411,68 @@ class NpmRegistry:
         staged = tarballs.get(plan.attachment)
         if staged is None or len(tarballs) != 1:
             raise InvalidInput("the attachment carries no data", subject="body")
+        return await self._release(plan, staged, publisher)
+
+    async def publish_tarball(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        tag: str = "latest",
+        integrity: str | None = None,
+        shasum: str | None = None,
+        publisher: str = "",
+    ) -> tuple[Snapshot, str]:
+        """Publish a package tarball (``npm pack``'s .tgz) as ``npm publish <tarball>`` does.
+
+        The version manifest is the tarball's ``package/package.json`` (and its
+        README the package's readme), read while the bytes stream to the upload
+        area; ``integrity`` (SRI) and ``shasum``, when given, must match. Then the
+        same checks and commit as a publish body (:meth:`put`). Returns the
+        package and the version published.
+        """
+        scanner = TarScanner(
+            _packed_file, max_bytes=DOCUMENT_LIMIT, max_total=_MAX_UNPACKED, max_found=8
+        )
+
+        async def scanned() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                scanner.feed(chunk)
+                yield chunk
+
+        tag = parse_tag(tag)
+        declared = integrity_digests(integrity, shasum)
+        staged = await self.index.stage(scanned())
+        try:
+            members = scanner.finish()
+            raw = members.get(_PACKAGE_JSON)
+            if raw is None:
+                raise InvalidInput("the tarball has no package/package.json", subject="body")
+            manifest = bounded_json.decode(raw)
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("name"), str):
+                raise InvalidInput("package.json does not name the package", subject="body")
+            if not isinstance(manifest.get("version"), str):
+                raise InvalidInput("package.json has no version", subject="body")
+            readme = next((k for k in members if k != _PACKAGE_JSON), None)
+            plan = plan_version(
+                parse_name(manifest["name"], new=True),
+                manifest["version"],
+                manifest,
+                declared=declared,
+                tags={tag: manifest["version"]},
+                readme=None if readme is None else members[readme].decode("utf-8", "replace"),
+                readme_filename="" if readme is None else readme.split("/", 1)[1],
+            )
+            snap = await self._release(plan, staged, publisher)
+        except BaseException:
+            await self.index.discard(staged)
+            raise
+        return snap, plan.version
+
+    async def _release(self, plan: PublishPlan, staged: StagedBlob, publisher: str) -> Snapshot:
+        """Check a planned version's staged tarball and commit it (every publish ends here)."""
         check_tarball(plan, staged.size, staged.digests)
         try:
-            current = await self.index.get(name.full)
+            current = await self.index.get(plan.name.full)
         except NotFound:
             current = None
         if current is not None and plan.version in current.package.versions:
@@ -423,7 +487,7 @@ class NpmRegistry:
         stored = await self.index.commit_staged(staged, plan.declared)
         meta = NpmPackageMeta(readme=plan.readme, readme_filename=plan.readme_filename)
         return await self.index.publish(
-            name.full,
+            plan.name.full,
             plan.version,
             [NewFile(filename=plan.filename, blob=stored, content_type="application/octet-stream")],
             metadata=plan.manifest,
@@ -463,10 +527,7 @@ class NpmRegistry:
                     raise InvalidInput(
                         f"version {version!r} has no tarball; publish it instead", subject="body"
                     )
-            for version, message in deprecations.items():
-                current.versions[version] = msgspec.structs.replace(
-                    current.versions[version], deprecated=message
-                )
+            _deprecate(current, deprecations)
             if owners is not None:
                 current.owners = owners
             if revision is not None and versions is not None:
@@ -490,6 +551,28 @@ class NpmRegistry:
         snap = await self.index.update(name.full, change, revision=revision)
         return None if snap.package.deleted else snap
 
+    async def deprecate(self, name: str, version: str, message: str) -> Snapshot:
+        """Deprecate ``version`` with ``message`` (empty: no longer deprecated), as
+        ``npm deprecate`` does (its edited document comes through :meth:`put`)."""
+        npm_name = parse_name(name)
+        now = self._clock.now()
+
+        def change(current: Package | None) -> Package:
+            if current is None:
+                raise NotFound(f"package {npm_name.full!r} not found", subject="package")
+            if version not in current.versions:
+                raise NotFound(f"version {version[:100]!r} not found", subject="version")
+            _deprecate(current, {version: message})
+            current.modified = now
+            return current
+
+        return await self.index.update(npm_name.full, change)
+
+    async def unpublish_version(self, name: str, version: str) -> Snapshot | None:
+        """Remove one version (dist-tags naming it go, ``latest`` moves to the newest left);
+        None when it was the last, and the package is gone."""
+        return await self.index.delete_versions(parse_name(name).full, [version])
+
     async def unpublish(self, name: str, rev: str) -> None:
         """DELETE /npm/<name>/-rev/<rev>: remove the whole package."""
         npm_name = parse_name(name)
@@ -507,7 +590,7 @@ class NpmRegistry:
         snap = await self.index.get(npm_name.full)
         found = snap.find_file(filename)
         if found is not None:
-            await self.index.delete_versions(npm_name.full, [found[0].version])
+            await self.unpublish_version(npm_name.full, found[0].version)
 
     async def set_dist_tag(self, name: str, tag: str, body: bytes) -> dict[str, str]:
         """PUT /npm/-/package/<name>/dist-tags/<tag> with a JSON version string."""
@@ -519,7 +602,12 @@ class NpmRegistry:
             raise InvalidInput(
                 "the body must be a JSON string naming a version", subject="body"
             ) from None
-        snap = await self.index.set_tag(npm_name.full, tag, parse_version(version))
+        return await self.tag_version(npm_name.full, tag, version)
+
+    async def tag_version(self, name: str, tag: str, version: str) -> dict[str, str]:
+        """Point dist-tag ``tag`` at ``version``; the package's dist-tags after."""
+        npm_name = parse_name(name)
+        snap = await self.index.set_tag(npm_name.full, parse_tag(tag), parse_version(version))
         return dict(snap.package.dist_tags)
 
     async def remove_dist_tag(self, name: str, tag: str) -> dict[str, str]:
@@ -724,6 +812,23 @@ class NpmRegistry:
 
 
 _STRENGTH: Final = {"sha1": 1, "sha256": 2, "sha512": 3}
+_PACKAGE_JSON: Final = "package/package.json"
+_README: Final = re.compile(r"package/readme(\.(md|markdown|txt))?", re.IGNORECASE)
+_MAX_UNPACKED: Final = 4 * 1024**3
+"""The most a tarball published by :meth:`NpmRegistry.publish_tarball` may inflate to."""
+
+
+def _packed_file(path: str) -> bool:
+    """The members of a packed tarball a publish reads: package.json and the README."""
+    return path == _PACKAGE_JSON or _README.fullmatch(path) is not None
+
+
+def _deprecate(package: Package, messages: Mapping[str, str]) -> None:
+    """Set each version's deprecation message (empty: not deprecated)."""
+    for version, message in messages.items():
+        package.versions[version] = msgspec.structs.replace(
+            package.versions[version], deprecated=message
+        )
 
 
 _MAX_OWNERS: Final = 100

@@ -210,7 +210,7 @@ class OciProxy:
             except Transient:
                 continue
             if status == 200:
-                return int(length) if length and length.isdigit() else None
+                return _length(length)
             saw_not_found = saw_not_found or status == 404
         if saw_not_found:
             raise NotFound(f"blob {digest} is not on any upstream", subject="upstream")
@@ -348,3 +348,10 @@ def _unquote(value: str) -> str:
 
 def _is_hex(text: str) -> bool:
     return len(text) == 2 and all(ch in "0123456789abcdefABCDEF" for ch in text)
+
+
+def _length(value: str | None) -> int | None:
+    """An upstream's Content-Length, trusted no further than a plain, bounded number."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value)

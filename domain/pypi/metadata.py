@@ -19,6 +19,7 @@ __all__ = [
     "CoreMetadata",
     "FileMeta",
     "ReleaseMeta",
+    "form_fields",
     "kept_file_meta",
     "kept_release_meta",
     "parse_core_metadata",
@@ -73,6 +74,27 @@ def parse_core_metadata(data: bytes) -> CoreMetadata:
         summary=(fields.get("summary") or [""])[0],
         fields=fields,
     )
+
+
+_FORM_NAMES: Final = {"classifier": "classifiers", "project-url": "project_urls"}
+
+
+def form_fields(data: bytes) -> dict[str, list[str]]:
+    """The upload form fields twine sends for a METADATA or PKG-INFO file.
+
+    Each header under its lower-case, underscored name (``Requires-Python`` ->
+    ``requires_python``; ``Classifier`` -> ``classifiers``, ``Project-URL`` ->
+    ``project_urls``), and the body, when there is one, as ``description``.
+    """
+    core = parse_core_metadata(data)
+    fields = {
+        _FORM_NAMES.get(key, key.replace("-", "_")): list(values)
+        for key, values in core.fields.items()
+    }
+    _, blank, body = data.decode("utf-8").replace("\r\n", "\n").partition("\n\n")
+    if blank and body.strip() and "description" not in fields:
+        fields["description"] = [body]
+    return fields
 
 
 class ReleaseMeta(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -28,13 +28,14 @@ import functools
 import hashlib
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import msgspec
 
 from domain.codecs.multipart import MultipartReader, boundary_of
+from domain.codecs.tar import read_member_async as read_tar_member
 from domain.codecs.zipread import read_directory, read_member
 from domain.digests import ALGORITHMS, Digest
 from domain.downloads import Download
@@ -63,8 +64,10 @@ from domain.pypi.grammar import (
 )
 from domain.pypi.metadata import (
     MAX_METADATA_BYTES,
+    CoreMetadata,
     FileMeta,
     ReleaseMeta,
+    form_fields,
     parse_core_metadata,
 )
 from domain.pypi.simple import (
@@ -95,6 +98,8 @@ _UPSTREAM_ACCEPT: Final = (
     "text/html;q=0.1"
 )
 _PARSED_CACHE: Final = 256
+_SDIST_INFLATED: Final = 4 * 1024**3
+"""The most an sdist may inflate to while :meth:`PypiRegistry.publish_file` reads PKG-INFO."""
 _MAGIC: Final = {"bdist_wheel": b"PK\x03\x04", ".zip": b"PK\x03\x04", ".tar.gz": b"\x1f\x8b"}
 _CONTENT_TYPES: Final = {".whl": "application/zip", ".zip": "application/zip"}
 _NOT_METADATA: Final = frozenset(
@@ -161,7 +166,7 @@ class _Extra:
         self.head = b""
         self.size = 0
 
-    async def feed(self, chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    async def feed(self, chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
         async for chunk in chunks:
             self.size += len(chunk)
             if self.size > limit:
@@ -503,12 +508,8 @@ class PypiRegistry:
                     if filename is not None:
                         raise InvalidInput("more than one file in the upload", subject="file")
                     filename = part.filename
-                    parse_filename(filename)
-                    self._early_checks(fields, filename, check_name)
-                    extra = _Extra(with_sha256="sha256_digest" not in fields)
-                    upload_id = (await self._uploads.start()).id
-                    await self._uploads.append(
-                        upload_id, 0, extra.feed(part.chunks(), self._max_file)
+                    upload_id, extra = await self._stage_file(
+                        filename, part.chunks(), fields, check_name
                     )
                     continue
                 value = await part.text(_FIELD_LIMIT)
@@ -524,6 +525,56 @@ class PypiRegistry:
                 with contextlib.suppress(NotFound):
                     await self._uploads.cancel(upload_id)
             raise
+
+    async def publish_file(
+        self,
+        filename: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        fields: Mapping[str, Sequence[str]] | None = None,
+        sha256: str | None = None,
+        publisher: str = "",
+    ) -> PackageFile:
+        """Publish one distribution file from plain arguments (what :meth:`upload` reduces to).
+
+        ``fields`` are upload-form metadata fields (``summary``, ``requires_python``...)
+        overriding what the file itself says: its METADATA (wheel) or PKG-INFO (sdist)
+        is read once stored, as twine reads it before uploading, and must name the
+        project and version of ``filename``. ``sha256``, when given, must match.
+        The same checks as an upload apply, and a refusal leaves nothing stored.
+        """
+        given = {key: [str(v) for v in values] for key, values in (fields or {}).items()}
+        if sha256:
+            given["sha256_digest"] = [sha256]
+        upload_id, extra = await self._stage_file(filename, chunks, given, None)
+        try:
+            return await self._finish_upload(
+                given, filename, upload_id, extra, publisher, from_file=True
+            )
+        except BaseException:
+            with contextlib.suppress(NotFound):
+                await self._uploads.cancel(upload_id)
+            raise
+
+    async def _stage_file(
+        self,
+        filename: str,
+        chunks: AsyncIterable[bytes],
+        fields: dict[str, list[str]],
+        check_name: Callable[[str], None] | None,
+    ) -> tuple[str, _Extra]:
+        """Check what the fields in hand allow, then stream the file into an upload session."""
+        parse_filename(filename)
+        self._early_checks(fields, filename, check_name)
+        extra = _Extra(with_sha256="sha256_digest" not in fields)
+        upload_id = (await self._uploads.start()).id
+        try:
+            await self._uploads.append(upload_id, 0, extra.feed(chunks, self._max_file))
+        except BaseException:
+            with contextlib.suppress(NotFound):
+                await self._uploads.cancel(upload_id)
+            raise
+        return upload_id, extra
 
     def _early_checks(
         self,
@@ -545,12 +596,20 @@ class PypiRegistry:
         upload_id: str | None,
         extra: _Extra | None,
         publisher: str,
+        *,
+        from_file: bool = False,
     ) -> PackageFile:
+        """Check and commit a staged file; ``from_file`` (:meth:`publish_file`): the name,
+        version and release fields the form would carry come from the file itself."""
         action = _first(fields, ":action") or "file_upload"
         if action != "file_upload":
             raise InvalidInput(f"unsupported :action {action[:40]!r}", subject="action")
         if filename is None or upload_id is None or extra is None:
             raise InvalidInput("upload payload does not have a file", subject="file")
+        given = fields
+        if from_file:
+            named = parse_filename(filename)
+            fields = {"name": [named.name], "version": [named.version.text], **given}
         name = parse_name(_first(fields, "name"))
         version_text = _first(fields, "version")
         dist = check_filename(filename, name, version_text)
@@ -567,7 +626,7 @@ class PypiRegistry:
         sha256 = _client_digest(fields, "sha256_digest", 64)
         md5 = _client_digest(fields, "md5_digest", 32)
         blake2 = _client_digest(fields, "blake2_256_digest", 64)
-        if sha256 is None and md5 is None and blake2 is None:
+        if sha256 is None and md5 is None and blake2 is None and not from_file:
             raise InvalidInput("include at least one message digest", subject="digest")
         for client, ours in ((md5, "md5"), (blake2, "blake2b_256")):
             if client is not None and client != extra.hexdigest(ours):
@@ -595,6 +654,10 @@ class PypiRegistry:
             ) from None
         new_keys = [] if existed else [stored.info.key]
         try:
+            core: bytes | None = None
+            if from_file and dist.kind == "sdist":
+                core = await self._sdist_metadata(stored, dist, name)
+                fields = {**form_fields(core), **given}
             meta = FileMeta(
                 packagetype=dist.kind,
                 python_version=_first(fields, "pyversion")
@@ -603,9 +666,12 @@ class PypiRegistry:
             )
             if dist.kind == "bdist_wheel":
                 metadata = await self._wheel_metadata(stored, dist, name)
-                meta.metadata_sha256, metadata_key, metadata_new, requires = metadata
+                meta.metadata_sha256, metadata_key, metadata_new, requires, core = metadata
                 if metadata_new:
                     new_keys.append(metadata_key)
+                if from_file:
+                    fields = {**form_fields(core), **given}
+                    meta.requires_python = _first(fields, "requires_python")
                 if not meta.requires_python:
                     meta.requires_python = requires
             digests = dict(stored.digests)
@@ -615,6 +681,8 @@ class PypiRegistry:
                 fields={k: v for k, v in fields.items() if k not in _NOT_METADATA}
             )
             existing_version = _same_version(snap.package if snap else None, dist.version)
+            if from_file:  # the project's name as its metadata spells it, as twine sends it
+                name = parse_name(_first(fields, "name") or name)
             published = await self.index.publish(
                 name,
                 existing_version or version_text,
@@ -655,8 +723,9 @@ class PypiRegistry:
 
     async def _wheel_metadata(
         self, stored: StoredBlob, dist: DistFilename, name: str
-    ) -> tuple[str, str, bool, str]:
-        """Extract and check the wheel's METADATA; returns (sha256, key, newly stored, requires)."""
+    ) -> tuple[str, str, bool, str, bytes]:
+        """Extract and check the wheel's METADATA; returns (sha256, key, newly stored,
+        requires, METADATA)."""
         key, size = stored.info.key, stored.info.size
 
         async def read(start: int, end: int) -> bytes:
@@ -686,26 +755,37 @@ class PypiRegistry:
         if entry.name.rsplit("/", 1)[0] + "/WHEEL" not in names:
             raise InvalidInput(f"{dist.filename[:100]} has no .dist-info/WHEEL", subject="file")
         data = await read_member(read, size, entry, limit=MAX_METADATA_BYTES)
-        core = parse_core_metadata(data)
-        if normalise(core.name) != normalise(name):
-            raise InvalidInput(
-                f"METADATA names project {core.name[:100]!r}, not {name[:100]!r}",
-                subject="filename",
-            )
-        try:
-            same = parse_version(core.version) == dist.version
-        except InvalidInput:
-            same = False
-        if not same:
-            raise InvalidInput(
-                f"METADATA says version {core.version[:50]!r}, the file name "
-                f"{dist.version.text[:50]!r}",
-                subject="filename",
-            )
+        core = _check_core(data, dist, name)
         metadata_key = blob_key(_sha256_of(data))
         existed = await self._exists(metadata_key)
         blob = await self._uploads.store(_once(data))
-        return blob.sha256.hex, blob.info.key, not existed, core.requires_python
+        return blob.sha256.hex, blob.info.key, not existed, core.requires_python, data
+
+    async def _sdist_metadata(self, stored: StoredBlob, dist: DistFilename, name: str) -> bytes:
+        """The sdist's ``<name>-<version>/PKG-INFO``, checked like a wheel's METADATA."""
+        key, size = stored.info.key, stored.info.size
+
+        async def read(start: int, end: int) -> bytes:
+            reader = await self.blobs.open(key, start, end)
+            return b"".join([chunk async for chunk in reader])
+
+        def wanted(path: str) -> bool:
+            return path.count("/") == 1 and path.endswith("/PKG-INFO")
+
+        data: bytes | None = None
+        if dist.filename.endswith(".zip"):
+            entries = [e for e in await read_directory(read, size) if wanted(e.name)]
+            if len(entries) == 1:
+                data = await read_member(read, size, entries[0], limit=MAX_METADATA_BYTES)
+        else:
+            found = await read_tar_member(
+                _stream(self.blobs, key), wanted, MAX_METADATA_BYTES, max_total=_SDIST_INFLATED
+            )
+            data = None if found is None else found[1]
+        if data is None:
+            raise InvalidInput(f"{dist.filename[:100]} has no PKG-INFO", subject="file")
+        _check_core(data, dist, name)
+        return data
 
     # ------------------------------------------------------------------ yank, delete
 
@@ -854,6 +934,36 @@ def _simple_files(release: PackageVersion) -> list[SimpleFile]:
             )
         )
     return files
+
+
+def _check_core(data: bytes, dist: DistFilename, name: str) -> CoreMetadata:
+    """A file's core metadata, which must name the project and version its file name does."""
+    core = parse_core_metadata(data)
+    if normalise(core.name) != normalise(name):
+        raise InvalidInput(
+            f"METADATA names project {core.name[:100]!r}, not {name[:100]!r}",
+            subject="filename",
+        )
+    try:
+        same = parse_version(core.version) == dist.version
+    except InvalidInput:
+        same = False
+    if not same:
+        raise InvalidInput(
+            f"METADATA says version {core.version[:50]!r}, the file name "
+            f"{dist.version.text[:50]!r}",
+            subject="filename",
+        )
+    return core
+
+
+async def _stream(blobs: BlobStore, key: str) -> AsyncIterator[bytes]:
+    reader = await blobs.open(key)
+    try:
+        async for chunk in reader:
+            yield chunk
+    finally:
+        await reader.aclose()
 
 
 def _sha256_of(data: bytes) -> Digest:

@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPluginProtocol
 
 from domain.durations import parse_duration
-from domain.errors import Conflict, NoraError
+from domain.errors import Conflict, InvalidInput, NoraError, NotFound, TooLarge, Unsupported
 from domain.gc import GC_JOB, GcJob, GcReport, samples
 from domain.keys import gc_lease_key
 from domain.leases import Leases
@@ -66,8 +66,23 @@ def _handle_domain_error(request: Request[Any, Any, Any], exc: NoraError) -> Res
     return fmt.render_error(request, exc) if fmt is not None else domain_error_response(exc)
 
 
+_ROUTER_ERRORS: dict[int, type[NoraError]] = {
+    404: NotFound,
+    405: Unsupported,
+    413: TooLarge,
+}
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, HTTPException):
+        fmt = request.app.state["formats"].of(request.url.path)
+        if fmt is not None and 400 <= exc.status_code < 500:
+            # the router's own 404/405 (no route, a method the format does not serve), in
+            # the shape the format's clients read, with the router's headers (Allow)
+            kind = _ROUTER_ERRORS.get(exc.status_code, InvalidInput)
+            answer: Response[Any] = fmt.render_error(request, kind(str(exc.detail)))
+            answer.headers.update(exc.headers or {})
+            return answer
         return Response(
             {"error": {"kind": type(exc).__name__, "detail": exc.detail}},
             status_code=exc.status_code,

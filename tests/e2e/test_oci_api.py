@@ -674,6 +674,20 @@ def test_bad_input_gets_spec_errors_and_stores_nothing(start_nora) -> None:  # t
         400,
         "PAGINATION_NUMBER_INVALID",
     )
+    for number in ("²", "٣"):  # digits to str.isdigit, not to the spec (² once made a 500)
+        for path in (f"/v2/{name}/tags/list", "/v2/_catalog", f"/v2/{name}/referrers/{wrong}"):
+            expect(httpx.get(base + path, params={"n": number}), 400, "PAGINATION_NUMBER_INVALID")
+    location = start(base, name)
+    for method in ("PATCH", "PUT"):  # past int's digit limit once made a 500
+        endless = httpx.request(
+            method,
+            base + location,
+            params={"digest": sha256(b"x")} if method == "PUT" else {},
+            content=b"x",
+            headers={"Content-Range": "0-" + "9" * 5000},
+        )
+        expect(endless, 416, "BLOB_UPLOAD_INVALID")
+    assert httpx.delete(base + location).status_code == 204
     expect(httpx.post(f"{base}/v2/{name}/manifests/v1"), 405, "UNSUPPORTED")
     assert httpx.get(f"{base}/v2/{name}/nothing-here").status_code == 404
 

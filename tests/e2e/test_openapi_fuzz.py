@@ -42,6 +42,12 @@ _SETTINGS: Final = settings(
 )
 
 
+@schemathesis.serializer("application/zip", "application/gzip", "application/pgp-signature")
+def _as_bytes(ctx: Any, value: Any) -> bytes:
+    """Archives and signatures go out as the bytes generated (or their text, encoded)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 def _document() -> dict[str, Any]:
     """The document as the app builds it, read at collection to name one test per operation
     (schemathesis's lazy fixture loader does not run under this pytest)."""

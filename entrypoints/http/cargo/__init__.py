@@ -11,6 +11,7 @@ from litestar import Request, Response
 from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.http.cargo.container import CargoContainer
+from entrypoints.http.cargo.openapi import part
 from entrypoints.http.cargo.routes import CargoController, cargo_error
 from entrypoints.http.cargo.settings import CargoSettings
 from entrypoints.http.formats import HttpFormat
@@ -67,5 +68,6 @@ FORMAT = HttpFormat(
     name_of=_name_of,
     challenge=_challenge,
     settings=CargoSettings,
+    openapi=part,
     container=CargoContainer,
 )

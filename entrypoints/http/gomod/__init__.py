@@ -10,6 +10,7 @@ from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.gomod.container import GoContainer
+from entrypoints.http.gomod.openapi import part
 from entrypoints.http.gomod.routes import GoController, go_error, module_of
 from entrypoints.http.gomod.settings import GoSettings
 
@@ -34,6 +35,7 @@ FORMAT = HttpFormat(
     roles={"/go": {"GET": R, "HEAD": R, "PUT": W}, "/go/{path}": {"GET": R, "HEAD": R, "PUT": W}},
     render_error=_render,
     name_of=module_of,
+    openapi=part,
     settings=GoSettings,
     container=GoContainer,
 )

@@ -22,6 +22,7 @@ from domain.downloads import Download
 from domain.gomod.grammar import unescape
 from domain.gomod.registry import EXTENSIONS, GoFile, GoRegistry
 from entrypoints.http.access import principal_of
+from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import stream_body
 from entrypoints.http.errors import plain_error
 from entrypoints.http.files import send_download
@@ -110,7 +111,8 @@ def _text(
     body: bytes, *, head: bool, media_type: str = "text/plain; charset=utf-8"
 ) -> Response[bytes]:
     headers = {"content-length": str(len(body))} if head else {}
-    return Response(b"" if head else body, headers=headers, media_type=media_type)
+    # an Answer sends the media type as given: a Response would add a second charset
+    return Answer(200, headers, b"" if head else body, media_type=media_type)
 
 
 class GoController(Controller):

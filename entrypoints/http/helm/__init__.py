@@ -15,6 +15,7 @@ from domain.errors import NoraError
 from domain.helm.grammar import scope_name
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.helm.container import HelmContainer
+from entrypoints.http.helm.openapi import part
 from entrypoints.http.helm.routes import HelmController, helm_error
 from entrypoints.http.helm.settings import HelmSettings
 
@@ -54,5 +55,6 @@ FORMAT = HttpFormat(
     render_error=_render,
     name_of=_name_of,
     settings=HelmSettings,
+    openapi=part,
     container=HelmContainer,
 )

@@ -16,6 +16,7 @@ from domain.errors import NoraError
 from domain.maven.grammar import scope_name
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.maven.container import MavenContainer
+from entrypoints.http.maven.openapi import part
 from entrypoints.http.maven.routes import MavenController, maven_error
 from entrypoints.http.maven.settings import MavenSettings
 
@@ -50,5 +51,6 @@ FORMAT = HttpFormat(
     render_error=_render,
     name_of=_name_of,
     settings=MavenSettings,
+    openapi=part,
     container=MavenContainer,
 )

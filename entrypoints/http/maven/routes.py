@@ -110,7 +110,7 @@ class MavenController(Controller):
             if exc.status_code == 413:
                 return maven_error(e.TooLarge("request body is too large"))
             return maven_error(e.InvalidInput(str(exc.detail)[:200]))
-        return Response(b"", status_code=201)
+        return Answer(201, {})  # no body, so no content type
 
     @route("/maven2/{path:path}", http_method=["DELETE"], status_code=200)
     async def remove(
@@ -163,12 +163,14 @@ def _visible(request: Request[Any, Any, Any], listing: Listing) -> list[DirEntry
     ]
 
 
-def _listing(request: Request[Any, Any, Any], listing: Listing) -> Response[bytes]:
+def _listing(request: Request[Any, Any, Any], listing: Listing) -> Answer:
+    """The listing as JSON or HTML; a HEAD says the size a GET would send."""
     items = _visible(request, listing)
     head = request.method == "HEAD"
     if wants_json(request):
         body = listing_json(listing.directory, items, listing.next_after)
-        return Response(b"" if head else body, media_type=JSON, headers={"vary": "Accept"})
+        headers = {"vary": "Accept", "content-length": str(len(body))}
+        return Answer(200, headers, b"" if head else body, media_type=JSON)
     where = f"/maven2/{listing.directory}" + ("/" if listing.directory else "")
     title = escape(where)
     base = public_base(request) + quote(where)
@@ -190,8 +192,6 @@ def _listing(request: Request[Any, Any, Any], listing: Listing) -> Response[byte
         + "\n".join(rows)
         + "\n</pre>\n<hr/>\n</body>\n</html>\n"
     ).encode("utf-8")
-    return Response(
-        b"" if head else html,
-        media_type="text/html; charset=utf-8",
-        headers={"vary": "Accept"},
-    )
+    headers = {"vary": "Accept", "content-length": str(len(html))}
+    # Answer sends the media type as written (Response would add a second charset)
+    return Answer(200, headers, b"" if head else html, media_type="text/html; charset=utf-8")

@@ -12,6 +12,7 @@ from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.npm.container import NpmContainer
+from entrypoints.http.npm.openapi import part
 from entrypoints.http.npm.routes import NpmController, npm_error
 from entrypoints.http.npm.settings import NpmSettings
 
@@ -65,5 +66,6 @@ FORMAT = HttpFormat(
     name_of=_name_of,
     quiet_writes=("/npm/-/npm/v1/security/",),
     settings=NpmSettings,
+    openapi=part,
     container=NpmContainer,
 )

@@ -21,6 +21,7 @@ from entrypoints.http.access import principal_of, readable
 from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import read_body, stream_body
 from entrypoints.http.conditional import none_match
+from entrypoints.http.errors import error_headers
 from entrypoints.http.files import send_download
 from entrypoints.http.links import public_base
 from entrypoints.http.npm import accounts
@@ -38,6 +39,7 @@ ERRORS: tuple[tuple[type[e.NoraError], str, int], ...] = (
     (e.Conflict, "version", 403),
     (e.Conflict, "file", 403),
     (e.Conflict, "", 409),
+    (e.RangeNotSatisfiable, "", 416),
     (e.TooLarge, "", 413),
     (e.RequestTimeout, "", 408),
     (e.DigestMismatch, "", 400),
@@ -55,14 +57,17 @@ npm reports a republished version as E403, as the public registry answers."""
 
 
 def npm_error(exc: e.NoraError) -> Response[Any]:
-    """``{"error": detail}`` with the status from :data:`ERRORS`."""
+    """``{"error": detail}`` with the status from :data:`ERRORS` (and Content-Range on a 416,
+    Retry-After on a 429)."""
     status = 500
     for kind, subject, code in ERRORS:
         if isinstance(exc, kind) and (not subject or subject == exc.subject):
             status = code
             break
     detail = exc.detail or ("Not found" if status == 404 else type(exc).__name__)
-    return Response({"error": detail}, status_code=status, media_type=_JSON)
+    return Response(
+        {"error": detail}, status_code=status, media_type=_JSON, headers=error_headers(exc)
+    )
 
 
 def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:

@@ -9,9 +9,10 @@ from litestar import Request, Response
 
 from domain.auth.model import Role
 from domain.errors import NoraError
-from entrypoints.http.formats import READ_WRITE, HttpFormat
+from entrypoints.http.formats import BASIC_CHALLENGE, READ_WRITE, HttpFormat
 from entrypoints.http.links import public_base
 from entrypoints.http.oci.container import OciContainer
+from entrypoints.http.oci.openapi import part
 from entrypoints.http.oci.routes import OciController, oci_error
 from entrypoints.http.oci.settings import DockerSettings
 from entrypoints.http.oci.token import DockerTokenController
@@ -34,7 +35,10 @@ def _render(request: Request[Any, Any, Any], exc: NoraError) -> Response[Any]:
 
 
 def _challenge(request: Request[Any, Any, Any], name: str | None, needed: Role | None) -> str:
-    """A Bearer challenge naming the token endpoint and, when it can, the scope to ask for."""
+    """A Bearer challenge naming the token endpoint and, when it can, the scope to ask for;
+    the token endpoint itself asks for the Basic credentials it exchanges."""
+    if str(request.scope.get("path", "")).rstrip("/") == "/auth/token":
+        return BASIC_CHALLENGE
     base = public_base(request)
     challenge = f'Bearer realm="{base}/auth/token",service="nora"'
     if name and _SAFE_NAME.fullmatch(name):  # a header carries only what OCI names allow
@@ -65,5 +69,6 @@ FORMAT = HttpFormat(
     challenge=_challenge,
     quiet_writes=("/auth/token",),
     settings=DockerSettings,
+    openapi=part,
     container=OciContainer,
 )

@@ -209,7 +209,8 @@ def _page_size(call: _Call) -> int | None:
     raw = call.query("n")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    # ASCII only: str.isdigit admits "²", which int() refuses, and other scripts' digits
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise e.InvalidInput("n must be a non-negative integer", subject="pagination")
     return int(raw)
 
@@ -462,7 +463,12 @@ async def _delete_blob(call: _Call) -> Response[Any]:
 
 # --- uploads ---------------------------------------------------------------------------
 
-_CONTENT_RANGE: Final = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+_CONTENT_RANGE: Final = re.compile(
+    r"(?:bytes[ =])?(\d{1,18})-(\d{1,18})(?:/(?:\d{1,18}|\*))?", re.ASCII
+)
+"""``first-last[/size]``; a number past 18 digits is no offset any upload reaches (and would
+cost ``int`` a refusal past its digit limit)."""
+_LENGTH: Final = re.compile(r"\d{1,18}", re.ASCII)
 
 
 def _upload_headers(name: str, upload_id: str, size: int) -> dict[str, str]:
@@ -514,7 +520,7 @@ def _chunk_range(call: _Call) -> tuple[int, int] | None:
         raise e.RangeNotSatisfiable("Content-Range ends before it starts", subject="upload")
     length = last - start + 1
     declared = call.header("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) != length:
+    if declared is not None and _LENGTH.fullmatch(declared.strip()) and int(declared) != length:
         raise e.RangeNotSatisfiable("Content-Length differs from Content-Range", subject="upload")
     return start, length
 

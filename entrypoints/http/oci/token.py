@@ -24,8 +24,7 @@ class DockerTokenController(Controller):
     """The token endpoint OCI clients are sent to by a Bearer challenge."""
 
     path = "/auth/token"
-    include_in_schema = True
-    tags = ["docker"]
+    include_in_schema = False  # documented with /v2/ (entrypoints.http.oci.openapi)
 
     @get("/")
     async def token(
@@ -41,8 +40,10 @@ class DockerTokenController(Controller):
         if header is None and policy.enabled:
             anonymous_pull = settings.auth_docker_anon_pull or settings.auth_anonymous_read
             if not anonymous_pull:
+                # in the distribution spec's error shape, as every answer a docker
+                # client reads here (a wrong password is refused by the access layer so)
                 raise AccessDenied(
-                    e.Unauthenticated("credentials required"), "api", None, Role.READ
+                    e.Unauthenticated("credentials required"), "docker", None, Role.READ
                 )
         grants: list[Grant] = []
         for requested in request.query_params.getall("scope", []):

@@ -11,6 +11,7 @@ from domain.auth.model import Role
 from domain.errors import NoraError
 from entrypoints.http.formats import HttpFormat
 from entrypoints.http.pypi.container import PypiContainer
+from entrypoints.http.pypi.openapi import part
 from entrypoints.http.pypi.routes import PypiController, pypi_error
 from entrypoints.http.pypi.settings import PypiSettings
 
@@ -51,6 +52,7 @@ FORMAT = HttpFormat(
     },
     render_error=_render,
     name_of=_name_of,
+    openapi=part,
     settings=PypiSettings,
     container=PypiContainer,
 )

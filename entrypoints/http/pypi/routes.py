@@ -225,15 +225,13 @@ async def _upload(request: Request[Any, Any, Any], registry: PypiRegistry) -> Re
         publisher="" if principal.anonymous else principal.name,
         check_name=check_name,
     )
-    return Response(
-        f"OK: stored {stored.filename} (sha256 {stored.sha256})\n".encode(),
-        status_code=200,
-        media_type="text/plain; charset=utf-8",
-    )
+    body = f"OK: stored {stored.filename} (sha256 {stored.sha256})\n".encode()
+    return Answer(200, {}, body, media_type="text/plain; charset=utf-8")
 
 
 def _redirect(location: str, request: Request[Any, Any, Any]) -> Response[bytes]:
+    """301 to ``location`` (the request's query kept), with no body and so no content type."""
     query = request.scope.get("query_string", b"")
     if query:
         location += "?" + bytes(query).decode("latin-1")
-    return Response(b"", status_code=301, headers={"location": location})
+    return Answer(301, {"location": location})

@@ -25,8 +25,6 @@ __all__ = ["part"]
 _TEXT: Final = "text/plain; charset=utf-8"
 _HTML: Final = "text/html; charset=utf-8"
 _JSON: Final = "application/json"
-
-
 _ANY: Final = "*/*"
 """A file is served with the content type it was uploaded with."""
 

@@ -80,7 +80,7 @@ def _version_param(request: Request[Any, Any, Any]) -> int | None:
     text = request.query_params.get("version")
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise e.InvalidInput("version must be a positive number", subject="version")
     return int(text)
 
@@ -226,7 +226,7 @@ def _visible(request: Request[Any, Any, Any], listing: Listing) -> list[DirEntry
 def _page_params(request: Request[Any, Any, Any]) -> tuple[str | None, int]:
     after = request.query_params.get("after")
     text = request.query_params.get("limit", "1000")
-    if not text.isdigit() or len(text) > 6:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise e.InvalidInput("limit must be a number", subject="page")
     if after is not None and len(after) > 1100:
         raise e.InvalidInput("after is too long", subject="page")

@@ -31,6 +31,8 @@ _queries = st.sampled_from(
         "?after=a&limit=1",
         "?limit=-1",
         "?limit=abc",
+        "?version=%C2%B2",  # a superscript two: a digit to str.isdigit, not to int()
+        "?limit=%C2%B2",
     ]
 )
 _headers = st.sampled_from(
