@@ -59,3 +59,16 @@ def test_client_errors_never_render_as_server_errors(
         assert status >= 500
     else:
         assert 400 <= status < 500, (kind.__name__, subject, status)
+
+
+_SERVES_FILES = [name for name in RENDERERS if name not in ("default", "ops", "api", "ui")]
+
+
+@pytest.mark.parametrize("name", _SERVES_FILES)
+def test_a_range_outside_a_file_is_416_with_the_size(name: str) -> None:
+    """Every format that serves files answers an unsatisfiable Range with 416 and
+    ``Content-Range: bytes */<size>`` (npm answered 400 without it)."""
+    answer = RENDERERS[name](e.RangeNotSatisfiable("past the end", size=1234))
+    assert answer.status_code == 416
+    assert answer.headers.get("content-range") == "bytes */1234"
+

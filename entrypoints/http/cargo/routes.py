@@ -25,6 +25,7 @@ from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import read_body, stream_body
 from entrypoints.http.conditional import none_match
 from entrypoints.http.deps import container_of
+from entrypoints.http.errors import error_headers
 from entrypoints.http.files import send_download
 from entrypoints.http.links import public_base
 
@@ -62,7 +63,8 @@ def login_hint(base: str) -> str:
 
 
 def cargo_error(exc: e.NoraError, *, base: str = "") -> Response[Any]:
-    """``{"errors": [{"detail": ...}]}`` with the status from :data:`ERRORS`."""
+    """``{"errors": [{"detail": ...}]}`` with the status from :data:`ERRORS` (and
+    Content-Range on a 416, Retry-After on a 429)."""
     status = 500
     for kind, subject, code in ERRORS:
         if isinstance(exc, kind) and (not subject or subject == exc.subject):
@@ -71,7 +73,12 @@ def cargo_error(exc: e.NoraError, *, base: str = "") -> Response[Any]:
     detail = exc.detail or ("not found" if status == 404 else type(exc).__name__)
     if status == 401:
         detail = f"{detail}; {login_hint(base)}"
-    return Response({"errors": [{"detail": detail}]}, status_code=status, media_type=_JSON)
+    return Response(
+        {"errors": [{"detail": detail}]},
+        status_code=status,
+        media_type=_JSON,
+        headers=error_headers(exc),
+    )
 
 
 def _handle(request: Request[Any, Any, Any], exc: e.NoraError) -> Response[Any]:
