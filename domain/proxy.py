@@ -43,6 +43,7 @@ from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, NotFound, TooLarge, Transient
 from domain.keys import join, lease_key, proxy_doc_key, proxy_file_key
 from domain.leases import Lease, Leases
+from domain.numbers import is_digits
 from domain.ports import (
     BlobStore,
     Clock,
@@ -409,7 +410,7 @@ class PullThrough:
                 content_type,
                 (flight_key, done, lease),
             ),
-            size=int(length) if length and length.isdigit() else None,
+            size=int(length) if length and is_digits(length) else None,
             content_type=content_type,
         )
 

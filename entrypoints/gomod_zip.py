@@ -46,8 +46,6 @@ def module_files(root: Path) -> Iterator[tuple[str, Path]]:
             rel = path.relative_to(root).as_posix()
             if path.is_symlink() or not path.is_file() or excluded(rel):
                 continue
-            if rel.startswith("vendor/") and rel != "vendor/modules.txt":
-                continue
             yield rel, path
 
 

@@ -137,12 +137,16 @@ class Cargo:
         *,
         own_index: str | None = None,
         default_registry: str | None = None,
+        owner: str = "",
     ) -> CrateVersionInfo:
         """Publish a ``.crate`` (as ``cargo package`` builds it) under the name and version
         its Cargo.toml gives.
 
         Args:
             crate: the ``.crate`` file: a path, its bytes or async chunks.
+            owner: the NORA user recorded as the new crate's owner, as ``cargo publish``
+                by that user would (only owners may then publish and yank it once
+                access control is on); empty: no owner, as with access control off.
             own_index: this registry's index URL as cargo writes it into a packaged
                 Cargo.toml (``sparse+https://host/cargo/index/``): dependencies from
                 it are listed as coming from this registry, as ``cargo publish``
@@ -166,7 +170,7 @@ class Cargo:
             chunks_of(crate),
             own_index=own_index,
             default_registry=default_registry,
-            actor=_ANYONE,
+            actor=Actor(name=owner) if owner else _ANYONE,
         )
         return await self.version(version.name, version.vers)
 

@@ -235,6 +235,8 @@ class Maven:
             existing, _ = await self._maven.index.lookup(HOSTED, pom_path)
             if existing is None:
                 pom_bytes = _generated_pom(group_id, artifact_id, version, extension)
+        if pom_bytes is not None:  # a POM that cannot be written refuses the whole deploy
+            await self._maven.check_writable(pom_path)
         await self._maven.deploy(path, chunks_of(content), expected=expected)
         if pom_bytes is not None:
             await self._maven.deploy(pom_path, _once(pom_bytes))

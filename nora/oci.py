@@ -111,14 +111,6 @@ class BlobInfo(msgspec.Struct, frozen=True, kw_only=True):
 # --- the documents read: manifests and an image layout's index.json ------------------------
 
 
-class _WirePlatform(msgspec.Struct):
-    os: str = ""
-    architecture: str = ""
-    variant: str = ""
-    os_version: str = msgspec.field(default="", name="os.version")
-    os_features: list[str] = msgspec.field(default_factory=list, name="os.features")
-
-
 class _WireDescriptor(msgspec.Struct, rename="camel"):
     media_type: str = ""
     digest: str = ""
@@ -126,7 +118,7 @@ class _WireDescriptor(msgspec.Struct, rename="camel"):
     artifact_type: str | None = None
     annotations: dict[str, str] | None = None
     urls: list[str] | None = None
-    platform: _WirePlatform | None = None
+    platform: Any = None
 
 
 class _WireManifest(msgspec.Struct, rename="camel"):
@@ -143,28 +135,52 @@ class _LayoutMarker(msgspec.Struct, rename="camel"):
     image_layout_version: str
 
 
-def _platform(wire: _WirePlatform | None) -> Platform | None:
-    if wire is None:
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _texts(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _stored_platform(value: Any) -> Platform | None:
+    if not isinstance(value, dict):
         return None
+    features = value.get("os.features")
     return Platform(
-        os=wire.os,
-        architecture=wire.architecture,
-        variant=wire.variant,
-        os_version=wire.os_version,
-        os_features=tuple(wire.os_features),
+        os=_text(value.get("os")),
+        architecture=_text(value.get("architecture")),
+        variant=_text(value.get("variant")),
+        os_version=_text(value.get("os.version")),
+        os_features=tuple(f for f in features if isinstance(f, str))
+        if isinstance(features, list)
+        else (),
     )
 
 
-def _descriptor(wire: _WireDescriptor) -> Descriptor:
+def _stored_descriptor(value: Any) -> Descriptor | None:
+    if not isinstance(value, dict):
+        return None
+    size = value.get("size")
+    urls = value.get("urls")
     return Descriptor(
-        media_type=wire.media_type,
-        digest=wire.digest,
-        size=wire.size,
-        artifact_type=wire.artifact_type,
-        annotations=dict(wire.annotations or {}),
-        urls=tuple(wire.urls or ()),
-        platform=_platform(wire.platform),
+        media_type=_text(value.get("mediaType")),
+        digest=_text(value.get("digest")),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+        artifact_type=_text(value.get("artifactType")) or None,
+        annotations=_texts(value.get("annotations")),
+        urls=tuple(u for u in urls if isinstance(u, str)) if isinstance(urls, list) else (),
+        platform=_stored_platform(value.get("platform")),
     )
+
+
+def _stored_descriptors(value: Any) -> tuple[Descriptor, ...]:
+    if not isinstance(value, list):
+        return ()
+    found = (_stored_descriptor(item) for item in value)
+    return tuple(d for d in found if d is not None)
 
 
 def _ref_name(entry: _WireDescriptor) -> str | None:
@@ -441,18 +457,20 @@ class Oci:
         """
         name = parse_name(name)
         found = await self._oci.manifest(name, parse_reference(reference))
-        wire = decode_json(found.body, _WireManifest, subject="manifest")
+        # read leniently: the registry keeps what clients pushed, odd optional fields too
+        stored = decode_json(found.body, subject="manifest")
+        doc: dict[str, Any] = stored if isinstance(stored, dict) else {}
         return Manifest(
             name=name,
             digest=str(found.digest),
             media_type=found.media_type,
             size=found.size,
-            artifact_type=wire.artifact_type,
-            config=None if wire.config is None else _descriptor(wire.config),
-            layers=tuple(_descriptor(layer) for layer in wire.layers),
-            manifests=tuple(_descriptor(child) for child in wire.manifests),
-            subject=None if wire.subject is None else _descriptor(wire.subject),
-            annotations=dict(wire.annotations or {}),
+            artifact_type=_text(doc.get("artifactType")) or None,
+            config=_stored_descriptor(doc.get("config")),
+            layers=_stored_descriptors(doc.get("layers")),
+            manifests=_stored_descriptors(doc.get("manifests")),
+            subject=_stored_descriptor(doc.get("subject")),
+            annotations=_texts(doc.get("annotations")),
         )
 
     async def blob(self, name: str, digest: str) -> bytes:

@@ -14,6 +14,7 @@ import re
 from typing import Final
 
 from domain.errors import InvalidInput
+from domain.numbers import is_digits
 
 __all__ = [
     "MAX_NAME",
@@ -94,7 +95,7 @@ class SemVer:
 
     def key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         """A sort key: a pre-release sorts before its release, identifiers per SemVer §11."""
-        pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.pre)
+        pre = tuple((0, int(p), "") if is_digits(p) else (1, 0, p) for p in self.pre)
         return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
 
 

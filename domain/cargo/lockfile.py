@@ -84,6 +84,8 @@ def _load(data: bytes) -> _Lock:
         raise _bad(f"not TOML ({str(exc)[:120]})") from None
     except RecursionError:
         raise _bad("it is nested too deeply") from None
+    except ValueError:  # an integer past Python's 4300-digit conversion limit
+        raise _bad("it holds a number too long to read") from None
     try:
         lock = msgspec.convert(raw, type=_Lock)
     except msgspec.ValidationError as exc:

@@ -17,6 +17,7 @@ import msgspec
 from domain.cargo.grammar import check_name, parse_version
 from domain.codecs import json
 from domain.errors import InvalidInput
+from domain.numbers import is_digits
 
 __all__ = [
     "CrateVersion",
@@ -223,7 +224,7 @@ def _requirement(text: str) -> str:
     """A version requirement as cargo writes it to the registry (``1.2`` -> ``^1.2``)."""
     parts = ["".join(part.split()) for part in text.split(",")]
     return ", ".join(
-        "^" + part if part[:1].isdigit() and not any(c in part for c in "*xX") else part
+        "^" + part if is_digits(part[:1]) and not any(c in part for c in "*xX") else part
         for part in parts
     )
 
@@ -296,7 +297,7 @@ def from_manifest(
     """
     try:
         manifest = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not UTF-8, not TOML, or an integer past 4300 digits
         raise _manifest_bad("is not valid TOML") from None
     package = manifest.get("package")
     if not isinstance(package, dict):

@@ -576,7 +576,7 @@ def _check_manifest(data: bytes | None, version: CrateVersion, path: str) -> Non
         raise InvalidInput(f"the .crate holds no {path}", subject="crate")
     try:
         manifest = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not UTF-8, not TOML, or an integer past 4300 digits
         raise InvalidInput(f"{path} in the .crate is not valid TOML", subject="crate") from None
     package = manifest.get("package")
     if not isinstance(package, dict):

@@ -16,6 +16,7 @@ import re
 from typing import Final, NamedTuple
 
 from domain.errors import InvalidInput
+from domain.numbers import is_digits
 
 __all__ = [
     "MAX_PATH",
@@ -147,7 +148,7 @@ def _check_element(path: str, element: str) -> None:
     if element.split(".", 1)[0].lower() in _RESERVED:
         raise _bad_module(path, "reserved name in path element")
     tilde = element.rfind("~")
-    if tilde >= 0 and element[tilde + 1 :].isdigit():
+    if tilde >= 0 and is_digits(element[tilde + 1 :]):
         raise _bad_module(path, "trailing tilde and digits in path element")
 
 
@@ -227,7 +228,7 @@ def check_major(path: str, version: Version) -> None:
 
 
 def _identifier_key(part: str) -> tuple[int, int, str]:
-    return (0, int(part), "") if part.isdigit() else (1, 0, part)
+    return (0, int(part), "") if is_digits(part) else (1, 0, part)
 
 
 def order_key(version: Version) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:

@@ -3,8 +3,7 @@
 These are the go command's own rules for module zips, so a zip NORA accepts is
 one the go command will extract and hash: every file lies under
 ``<module>@<version>/``, names are valid file paths, no two names are equal
-modulo case, nothing from a vendored package (``vendor/`` keeps only
-``modules.txt``), and the size limits (the whole archive, and 16 MiB for each
+modulo case, nothing from a vendored package (:func:`excluded`), and the size limits (the whole archive, and 16 MiB for each
 of go.mod and LICENSE). The same selection rules decide which files of a
 source tree ``nora go publish`` puts in a zip (:func:`selected`).
 """
@@ -52,17 +51,24 @@ def check_file_path(name: str) -> str:
 
 
 def excluded(name: str) -> bool:
-    """True for a file of a vendored package, which no module zip carries.
+    """True for a file the go command treats as part of a vendored package, which no
+    module zip carries.
 
-    ``vendor/modules.txt`` and other files directly in a vendor directory stay.
+    The go command's rule, quirk included (golang.org/issue/37397; changing it would
+    change published checksums): after a top-level ``vendor/``, or after the first
+    ``/vendor/`` *counting eight characters from the start of the path*, a further
+    ``/`` marks a vendored file. So ``vendor/modules.txt`` and ``vendor/README`` stay,
+    ``vendor/x/y.go`` goes, and so do ``sub/vendor/sub.txt`` and ``pkg/vendor/v.go``.
+    (Modules declaring go 1.24 or later also drop ``vendor/modules.txt``; a zip with
+    it stays valid for them, only their checksum would differ.)
     """
     if name.startswith("vendor/"):
-        rest = name[len("vendor/") :]
+        start = len("vendor/")
     elif "/vendor/" in name:
-        rest = name[name.index("/vendor/") + len("/vendor/") :]
+        start = len("/vendor/")
     else:
         return False
-    return "/" in rest
+    return "/" in name[start:]
 
 
 def check_directory(entries: Sequence[ZipEntry], module: str, version: str) -> ZipEntry | None:
@@ -80,8 +86,8 @@ def check_directory(entries: Sequence[ZipEntry], module: str, version: str) -> Z
                 raise _bad(f"directory entry {entry.name[:100]!r} has content")
             continue
         check_file_path(name)
-        if (name.startswith("vendor/") and name != "vendor/modules.txt") or excluded(name):
-            raise _bad(f"{name[:100]!r} is in a vendor directory")
+        if excluded(name):
+            raise _bad(f"{name[:100]!r} is in a vendored package")
         folded = name.casefold()
         parts = folded.split("/")
         for depth in range(1, len(parts)):

@@ -13,6 +13,7 @@ import re
 from typing import Final
 
 from domain.errors import InvalidInput
+from domain.numbers import is_digits
 
 __all__ = [
     "MAX_NAME",
@@ -64,7 +65,7 @@ def version_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int 
         return (int(major), int(minor), int(patch), 1, ())
     parts: list[tuple[int, int | str]] = []
     for ident in pre.split("."):
-        parts.append((0, int(ident)) if ident.isdigit() else (1, ident))
+        parts.append((0, int(ident)) if is_digits(ident) else (1, ident))
     return (int(major), int(minor), int(patch), 0, tuple(parts))
 
 

@@ -17,6 +17,7 @@ from typing import Final, Literal
 import msgspec
 
 from domain.errors import InvalidInput
+from domain.numbers import is_digits
 
 __all__ = [
     "CHECKSUMS",
@@ -202,7 +203,7 @@ def scope_name(path: str) -> str | None:
     """
     parts = [part for part in path.split("/") if part]
     for index, part in enumerate(parts):
-        if index > 0 and part[:1].isdigit():
+        if index > 0 and is_digits(part[:1]):
             return "/".join(parts[:index])
     if parts and parts[-1].startswith(METADATA):
         parts.pop()

@@ -293,6 +293,15 @@ class MavenRegistry:
 
     # ----------------------------------------------------------------- writes
 
+    def _overwrite(self, snapshot: bool) -> Overwrite:
+        return Overwrite.ALWAYS if snapshot or self._allow_redeploy else Overwrite.NEVER
+
+    async def check_writable(self, path: str) -> None:
+        """``Conflict`` now if a deploy of ``path`` would be refused as a redeploy of a
+        release, so a caller writing several files can refuse before storing any."""
+        wanted = parse_path(path)
+        await self.index.writable(HOSTED, wanted.path, self._overwrite(wanted.snapshot))
+
     async def deploy(
         self, path: str, chunks: AsyncIterable[bytes], *, expected: Sequence[Digest] = ()
     ) -> None:
@@ -314,7 +323,7 @@ class MavenRegistry:
                 )
             await self._regenerate_around(wanted.directory)
             return
-        overwrite = Overwrite.ALWAYS if wanted.snapshot or self._allow_redeploy else Overwrite.NEVER
+        overwrite = self._overwrite(wanted.snapshot)
         attributes: dict[str, str] = {}
         if wanted.kind == "artifact" and wanted.extension == "pom" and not wanted.classifier:
             await self.index.writable(HOSTED, wanted.path, overwrite)

@@ -14,6 +14,7 @@ from datetime import datetime
 from domain.errors import InvalidInput, NotFound
 from domain.maven.grammar import SNAPSHOT, parse_path
 from domain.maven.registry import HOSTED, MavenRegistry
+from domain.numbers import is_digits
 from domain.retention.model import Deletion, Item, doomed
 from domain.retention.policy import Policy
 
@@ -88,4 +89,4 @@ class SnapshotRetention:
 
 def _number(build: str) -> tuple[int, str]:
     timestamp, _, number = build.rpartition("-")
-    return (int(number) if number.isdigit() else 0, timestamp)
+    return (int(number) if is_digits(number) else 0, timestamp)

@@ -15,6 +15,7 @@ from typing import Final
 import msgspec
 
 from domain.errors import InvalidInput
+from domain.numbers import is_digits
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -122,5 +123,7 @@ def semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int, 
     major, minor, patch, pre, _build = match.groups()
     if pre is None:
         return (int(major), int(minor), int(patch), 1, ())
-    parts = tuple((0, int(item), "") if item.isdigit() else (1, 0, item) for item in pre.split("."))
+    parts = tuple(
+        (0, int(item), "") if is_digits(item) else (1, 0, item) for item in pre.split(".")
+    )
     return (int(major), int(minor), int(patch), 0, parts)

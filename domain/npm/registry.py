@@ -26,11 +26,12 @@ from typing import Any, Final
 
 import msgspec
 
+from domain.auth.delegation import ANONYMOUS_OWNER
 from domain.codecs import json as bounded_json
 from domain.codecs.tar import TarScanner
 from domain.digests import Digest
 from domain.downloads import Download
-from domain.errors import Conflict, InvalidInput, NotFound, Transient
+from domain.errors import Conflict, InvalidInput, NotFound, TooLarge, Transient
 from domain.npm.grammar import NpmName, parse_name, parse_tag, parse_version, semver_key
 from domain.npm.publish import (
     DOCUMENT_LIMIT,
@@ -44,6 +45,7 @@ from domain.npm.publish import (
     read_publish,
     tarball_filename,
 )
+from domain.numbers import is_digits
 from domain.packages import (
     NewFile,
     Package,
@@ -441,13 +443,17 @@ class NpmRegistry:
 
         tag = parse_tag(tag)
         declared = integrity_digests(integrity, shasum)
-        staged = await self.index.stage(scanned())
+        staged = await self.index.stage(_bounded(scanned(), TARBALL_LIMIT))
         try:
             members = scanner.finish()
             raw = members.get(_PACKAGE_JSON)
             if raw is None:
                 raise InvalidInput("the tarball has no package/package.json", subject="body")
-            manifest = bounded_json.decode(raw)
+            if sum(len(data) for data in members.values()) > DOCUMENT_LIMIT:
+                # the packument a publish body would carry them in has this limit
+                raise TooLarge("package.json and its readme are too large", subject="body")
+            # two levels below the top of the document the packument holds it in
+            manifest = bounded_json.decode(raw, max_depth=bounded_json.MAX_DEPTH - 2)
             if not isinstance(manifest, dict) or not isinstance(manifest.get("name"), str):
                 raise InvalidInput("package.json does not name the package", subject="body")
             if not isinstance(manifest.get("version"), str):
@@ -462,7 +468,8 @@ class NpmRegistry:
                 readme=None if readme is None else members[readme].decode("utf-8", "replace"),
                 readme_filename="" if readme is None else readme.split("/", 1)[1],
             )
-            snap = await self._release(plan, staged, publisher)
+            # as an anonymous HTTP publish: the package always has an owner to edit it by
+            snap = await self._release(plan, staged, publisher or ANONYMOUS_OWNER)
         except BaseException:
             await self.index.discard(staged)
             raise
@@ -815,6 +822,18 @@ _STRENGTH: Final = {"sha1": 1, "sha256": 2, "sha512": 3}
 _PACKAGE_JSON: Final = "package/package.json"
 _README: Final = re.compile(r"package/readme(\.(md|markdown|txt))?", re.IGNORECASE)
 _MAX_UNPACKED: Final = 4 * 1024**3
+TARBALL_LIMIT: Final = 384 * 1024 * 1024
+"""The largest tarball a publish from a tarball takes: what fits, base64-encoded (4/3
+larger), in the 512 MiB publish body the HTTP edge accepts."""
+
+
+async def _bounded(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            raise TooLarge(f"a package tarball is limited to {limit >> 20} MiB", subject="body")
+        yield chunk
 """The most a tarball published by :meth:`NpmRegistry.publish_tarball` may inflate to."""
 
 
@@ -849,7 +868,7 @@ def _owners(maintainers: list[Maintainer]) -> list[str]:
 
 def _parse_rev(rev: str) -> int:
     head = rev.split("-", 1)[0]
-    if not head.isdigit() or len(head) > 18:
+    if not is_digits(head) or len(head) > 18:
         raise InvalidInput(f"invalid revision {rev[:40]!r}", subject="revision")
     return int(head)
 

@@ -25,6 +25,7 @@ from domain.codecs.json import decode as decode_json
 from domain.digests import Digest, hash_bytes
 from domain.errors import InvalidInput, NotFound, Transient
 from domain.keys import blob_key
+from domain.numbers import is_digits
 from domain.oci.manifests import MAX_MANIFEST_SIZE
 from domain.oci.media import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from domain.oci.service import StoredManifest
@@ -352,6 +353,6 @@ def _is_hex(text: str) -> bool:
 
 def _length(value: str | None) -> int | None:
     """An upstream's Content-Length, trusted no further than a plain, bounded number."""
-    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 18:
+    if value is None or not is_digits(value) or len(value) > 18:
         return None
     return int(value)

@@ -15,6 +15,7 @@ from typing import Final, Literal
 import msgspec
 
 from domain.errors import InvalidInput
+from domain.numbers import is_digits
 
 __all__ = [
     "MAX_FILENAME_LENGTH",
@@ -180,7 +181,7 @@ def parse_version(text: str) -> Version:
     local: tuple[int | str, ...] = ()
     if match["local"]:
         local = tuple(
-            int(part) if part.isdigit() else part.lower()
+            int(part) if is_digits(part) else part.lower()
             for part in _SEPARATORS.split(match["local"])
         )
     return Version(

@@ -20,6 +20,7 @@ import msgspec
 
 from domain.digests import Digest
 from domain.errors import Conflict, InvalidInput, NotFound, TooLarge, Transient
+from domain.numbers import is_digits
 from domain.paths import MAX_ATTEMPTS, Listing, Overwrite, PathIndex, Revision
 from domain.raw.grammar import content_type_of, parse_directory, parse_path
 from domain.uploads import UploadSessions
@@ -59,7 +60,7 @@ class RawVersion(msgspec.Struct, frozen=True, kw_only=True):
 def version_number(revision: Revision) -> int:
     """The upload number a content carries (1 for contents stored before numbering)."""
     text = revision.attributes.get(_VERSION, "1")
-    return int(text) if text.isdigit() else 1
+    return int(text) if is_digits(text) else 1
 
 
 class RawRegistry:

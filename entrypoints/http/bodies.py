@@ -31,6 +31,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import Receive
 
 from domain import errors as e
+from domain.numbers import is_digits
 
 __all__ = [
     "bound_body",
@@ -53,7 +54,7 @@ def content_length(value: str | bytes | None) -> int | None:
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     text = text.strip(" \t")
-    if not text or not text.isascii() or not text.isdigit():
+    if not is_digits(text):
         return None
     return int(text) if len(text) <= 18 else _HUGE
 

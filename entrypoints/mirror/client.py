@@ -28,6 +28,7 @@ import httpx
 
 from domain.codecs import json as nora_json
 from domain.errors import NoraError
+from domain.numbers import is_digits
 from entrypoints.http.files import CACHE_HEADER
 from entrypoints.mirror.core import Failed
 
@@ -199,7 +200,7 @@ class MirrorClient:
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         """Exponential backoff with jitter; a short numeric ``Retry-After`` wins."""
-        if retry_after is not None and retry_after.strip().isdigit():
+        if retry_after is not None and is_digits(retry_after.strip()):
             return min(float(retry_after.strip()), _RETRY_AFTER_MAX)
         ceiling: float = min(self.backoff * 2.0**attempt, self.max_backoff)
         return ceiling * (0.5 + random.random() / 2)  # jitter, not a secret

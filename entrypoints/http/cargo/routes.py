@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from domain import errors as e
 from domain.auth.model import Role
 from domain.cargo.registry import Actor, CargoRegistry, IndexFile
+from domain.numbers import is_digits
 from entrypoints.http.access import principal_of, readable, require
 from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import read_body, stream_body
@@ -305,6 +306,6 @@ async def _change_owners(
 
 
 def _number(value: Any, default: int) -> int:
-    if isinstance(value, str) and value.isdigit() and len(value) < 7:
+    if isinstance(value, str) and is_digits(value) and len(value) < 7:
         return int(value)
     return default

@@ -17,6 +17,7 @@ from litestar.params import FromPath
 from domain import errors as e
 from domain.downloads import Download
 from domain.npm.registry import ABBREVIATED, NpmRegistry
+from domain.numbers import is_digits
 from entrypoints.http.access import principal_of, readable
 from entrypoints.http.answer import Answer
 from entrypoints.http.bodies import read_body, stream_body
@@ -258,7 +259,7 @@ def _split_name(parts: list[str]) -> tuple[str, list[str]]:
 
 
 def _int(value: str | None, default: int) -> int:
-    if value is None or not value.isdigit() or len(value) > 9:
+    if value is None or not is_digits(value) or len(value) > 9:
         return default
     return int(value)
 

@@ -34,6 +34,7 @@ from domain.auth.model import Role
 from domain.auth.policy import AccessPolicy
 from domain.digests import Digest
 from domain.downloads import Download
+from domain.numbers import is_digits
 from domain.oci import OciRegistry, parse_digest, parse_name, parse_reference
 from domain.oci.grammar import Reference
 from domain.oci.manifests import MAX_MANIFEST_SIZE, platform_child
@@ -210,7 +211,7 @@ def _page_size(call: _Call) -> int | None:
     if raw is None or raw == "":
         return None
     # ASCII only: str.isdigit admits "²", which int() refuses, and other scripts' digits
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+    if not is_digits(raw) or len(raw) > 9:
         raise e.InvalidInput("n must be a non-negative integer", subject="pagination")
     return int(raw)
 

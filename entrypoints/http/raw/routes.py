@@ -21,6 +21,7 @@ from litestar.di import NamedDependency
 from domain import errors as e
 from domain.digests import Digest
 from domain.downloads import Download
+from domain.numbers import is_digits
 from domain.paths import DirEntry
 from domain.raw.grammar import expected_digests, scope_name
 from domain.raw.registry import Listing, RawFile, RawRegistry
@@ -80,7 +81,7 @@ def _version_param(request: Request[Any, Any, Any]) -> int | None:
     text = request.query_params.get("version")
     if text is None:
         return None
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+    if not is_digits(text) or len(text) > 9:
         raise e.InvalidInput("version must be a positive number", subject="version")
     return int(text)
 
@@ -226,7 +227,7 @@ def _visible(request: Request[Any, Any, Any], listing: Listing) -> list[DirEntry
 def _page_params(request: Request[Any, Any, Any]) -> tuple[str | None, int]:
     after = request.query_params.get("after")
     text = request.query_params.get("limit", "1000")
-    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+    if not is_digits(text) or len(text) > 6:
         raise e.InvalidInput("limit must be a number", subject="page")
     if after is not None and len(after) > 1100:
         raise e.InvalidInput("after is too long", subject="page")

@@ -14,6 +14,7 @@ from typing import Final
 
 from domain.errors import InvalidInput
 from domain.keys import ACTIVITY_PREFIX
+from domain.numbers import is_digits
 
 __all__ = [
     "MAX_ACTOR",
@@ -60,7 +61,7 @@ def parse_page(text: str | None) -> int:
     """A 1-based page number of search results (1 when absent)."""
     if text is None or text == "":
         return 1
-    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+    if not is_digits(text) or len(text) > 6:
         raise InvalidInput("the page must be a number", subject="page")
     page = int(text)
     if not 1 <= page <= MAX_PAGE:

@@ -10,7 +10,7 @@ import pytest
 
 from nora import Nora
 from nora.cargo import CrateDependency
-from nora.errors import Conflict, InvalidInput, NotFound
+from nora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.unit.cargo.crates import make_crate
 
 pytestmark = pytest.mark.anyio
@@ -217,3 +217,12 @@ async def test_unknown_crates_and_versions_are_not_found(nora: Nora) -> None:
         await nora.cargo.download("known", "2.0.0")
     with pytest.raises(InvalidInput):
         await nora.cargo.versions("../etc")
+
+
+async def test_an_owner_given_is_recorded_and_guards_the_crate(nora: Nora) -> None:
+    await nora.cargo.publish(make_crate("guarded", "1.0.0"), owner="alice")
+    assert await nora.cargo.owners("guarded") == ["alice"]
+    with pytest.raises(Forbidden):  # another user may not publish the owner's crate
+        await nora.cargo.publish(make_crate("guarded", "1.1.0"), owner="mallory")
+    await nora.cargo.publish(make_crate("guarded", "1.1.0"), owner="alice")
+    assert [v.version for v in await nora.cargo.versions("guarded")] == ["1.0.0", "1.1.0"]

@@ -189,3 +189,14 @@ async def test_deleting_a_version_updates_the_metadata(nora: Nora) -> None:
     assert await nora.maven.groups() == []
     with pytest.raises(NotFound):
         await nora.maven.metadata("com.acme", "lib")
+
+
+async def test_a_pom_that_cannot_be_written_refuses_the_whole_deploy(nora: Nora) -> None:
+    await nora.maven.deploy("com.acme", "lib", "1.0", _jar("main"), pom=POM)
+    other = POM.replace(b"</project>", b"<description>changed</description></project>")
+    with pytest.raises(Conflict):
+        await nora.maven.deploy(
+            "com.acme", "lib", "1.0", b"docs" * 100, classifier="javadoc", pom=other
+        )
+    names = sorted(f.filename for f in await nora.maven.files("com.acme", "lib", "1.0"))
+    assert names == ["lib-1.0.jar", "lib-1.0.pom"]  # the javadoc jar was never stored

@@ -215,3 +215,21 @@ async def test_missing_packages_and_versions(nora: Nora) -> None:
         await nora.npm.version("present", "2.0.0")
     with pytest.raises(NotFound):
         await nora.npm.download("present", "2.0.0")
+
+
+async def test_a_library_publish_has_an_owner_to_edit_it_by(nora: Nora) -> None:
+    """As an anonymous HTTP publish: npm's deprecate and unpublish send the owners back."""
+    await nora.npm.publish(packed("owned-lib", "1.0.0"))
+    index = nora.npm._npm.index  # the facade the HTTP routes use
+    assert (await index.get("owned-lib")).package.owners == ["anonymous"]
+
+
+async def test_a_package_json_nested_past_the_document_limit_is_refused(nora: Nora) -> None:
+    """HTTP refuses the same manifest inside a publish body, two levels further down."""
+    deep: Any = "leaf"
+    for _ in range(62):
+        deep = {"x": deep}
+    manifest = {"name": "deep-lib", "version": "1.0.0", "config": deep}
+    with pytest.raises(InvalidInput):
+        await nora.npm.publish(packed("deep-lib", "1.0.0", manifest=manifest))
+    assert await _storage(nora) == (0, 0)

@@ -314,3 +314,43 @@ async def test_one_by_one_pushes_verify_what_they_store(nora: Nora) -> None:
     with pytest.raises(TooLarge):
         await nora.oci.push_manifest("app", b" " * (4 * 1024 * 1024 + 1), tag="v1")
     assert await nora.oci.repositories() == []
+
+
+async def test_a_manifest_with_odd_optional_fields_still_reads(nora: Nora) -> None:
+    """The registry keeps what clients pushed; the typed read takes what it can of it."""
+    child = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": digest_of(b"{}"),
+                "size": 2,
+            },
+            "layers": [],
+        }
+    ).encode()
+    await nora.oci.push_blob("odd/app", b"{}", digest_of(b"{}"))
+    await nora.oci.push_manifest("odd/app", child)
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest_of(child),
+                    "size": len(child),
+                    "platform": {"os": "linux", "architecture": "amd64", "os.features": None},
+                }
+            ],
+            "annotations": {"note": "x"},
+        }
+    ).encode()
+    await nora.oci.push_manifest("odd/app", index, tag="v1")
+    read = await nora.oci.manifest("odd/app", "v1")
+    assert read.is_index
+    [entry] = read.manifests
+    assert entry.platform is not None
+    assert (entry.platform.os, entry.platform.os_features) == ("linux", ())
+    assert read.annotations == {"note": "x"}

@@ -119,7 +119,8 @@ default = ["serde"]
 
 
 def test_a_manifest_without_a_package_is_refused() -> None:
-    for data in (b"", b"[dependencies]\nx = '1'\n", b"package = 3", b"\xff\xfe"):
+    huge = b"[package]\nname = 'a'\nversion = '1.0.0'\n[package.metadata]\nx = " + b"1" * 5000
+    for data in (b"", b"[dependencies]\nx = '1'\n", b"package = 3", b"\xff\xfe", huge):
         try:
             from_manifest(data)
         except InvalidInput as exc:

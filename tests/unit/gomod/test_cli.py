@@ -23,7 +23,9 @@ def test_the_zip_holds_what_the_go_command_would_ship(tmp_path: Path) -> None:
         "nested/go.mod": "module example.com/Team/Lib/nested\n",
         "nested/n.go": "package nested\n",
         "vendor/modules.txt": "# vendored\n",
+        "vendor/README": "kept, as the go command keeps it\n",
         "vendor/example.com/dep/dep.go": "package dep\n",
+        "pkg/vendor/v.go": "package v\n",
     }
     for name, text in files.items():
         path = root / name
@@ -31,13 +33,20 @@ def test_the_zip_holds_what_the_go_command_would_ship(tmp_path: Path) -> None:
         path.write_text(text)
     (root / "link.go").symlink_to(root / "lib.go")
     out = tmp_path / "m.zip"
-    assert build_zip(root, "example.com/Team/Lib", "v1.0.0", out) == 5
+    assert build_zip(root, "example.com/Team/Lib", "v1.0.0", out) == 6
     with zipfile.ZipFile(out) as archive:
         names = sorted(archive.namelist())
     prefix = "example.com/Team/Lib@v1.0.0/"
     assert names == [
         prefix + n
-        for n in ["go.mod", "lib.go", "sub/sub.go", "sub/testdata/x.txt", "vendor/modules.txt"]
+        for n in [
+            "go.mod",
+            "lib.go",
+            "sub/sub.go",
+            "sub/testdata/x.txt",
+            "vendor/README",
+            "vendor/modules.txt",
+        ]
     ]
 
 

@@ -49,7 +49,7 @@ def test_a_good_directory_returns_its_go_mod() -> None:
         (PREFIX + "dir/x.go", PREFIX + "DIR"),  # a file colliding with a directory
         (PREFIX + "Dir", PREFIX + "dir/x.go"),
         (PREFIX + "vendor/x/y.go",),
-        (PREFIX + "vendor/other.txt",),
+        (PREFIX + "pkg/vendor/v.go",),  # the go command's own offset quirk
         (PREFIX + "sub/vendor/x/y.go",),
         (PREFIX + "bad:name.go",),
         (PREFIX + "a//b.go",),
@@ -74,6 +74,9 @@ def test_file_paths_and_vendoring() -> None:
     assert excluded("vendor/x/y.go")
     assert excluded("a/vendor/x/y.go")
     assert not excluded("vendor/modules.txt")
+    assert not excluded("vendor/README")  # directly in vendor/: kept, as the go command keeps it
+    assert excluded("sub/vendor/sub.txt")
+    assert excluded("pkg/vendor/vendor.go")
     assert not excluded("a/b.go")
 
 
