@@ -3,9 +3,10 @@
 These are the go command's own rules for module zips, so a zip NORA accepts is
 one the go command will extract and hash: every file lies under
 ``<module>@<version>/``, names are valid file paths, no two names are equal
-modulo case, nothing from a vendored package (:func:`excluded`), and the size limits (the whole archive, and 16 MiB for each
-of go.mod and LICENSE). The same selection rules decide which files of a
-source tree ``nora go publish`` puts in a zip (:func:`selected`).
+modulo case, nothing from a vendored package (:func:`excluded`), and the size
+limits (the whole archive, and 16 MiB for each of go.mod and LICENSE). The same
+selection rules decide which files of a source tree ``nora go publish`` puts in a
+zip (:func:`excluded`).
 """
 
 from __future__ import annotations

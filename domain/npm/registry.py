@@ -822,6 +822,7 @@ _STRENGTH: Final = {"sha1": 1, "sha256": 2, "sha512": 3}
 _PACKAGE_JSON: Final = "package/package.json"
 _README: Final = re.compile(r"package/readme(\.(md|markdown|txt))?", re.IGNORECASE)
 _MAX_UNPACKED: Final = 4 * 1024**3
+"""The most a tarball published by :meth:`NpmRegistry.publish_tarball` may inflate to."""
 TARBALL_LIMIT: Final = 384 * 1024 * 1024
 """The largest tarball a publish from a tarball takes: what fits, base64-encoded (4/3
 larger), in the 512 MiB publish body the HTTP edge accepts."""
@@ -834,7 +835,6 @@ async def _bounded(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[by
         if seen > limit:
             raise TooLarge(f"a package tarball is limited to {limit >> 20} MiB", subject="body")
         yield chunk
-"""The most a tarball published by :meth:`NpmRegistry.publish_tarball` may inflate to."""
 
 
 def _packed_file(path: str) -> bool:

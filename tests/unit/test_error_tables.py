@@ -71,4 +71,3 @@ def test_a_range_outside_a_file_is_416_with_the_size(name: str) -> None:
     answer = RENDERERS[name](e.RangeNotSatisfiable("past the end", size=1234))
     assert answer.status_code == 416
     assert answer.headers.get("content-range") == "bytes */1234"
-
