@@ -1,1 +1,4 @@
-"""Adapters: the ports of :mod:`domain.ports` over real storage and networks."""
+"""Adapters: the ports of :mod:`domain.ports` over real storage and networks.
+
+Internal: embedders choose adapters through :mod:`nora.adapters`.
+"""
