@@ -51,6 +51,7 @@ from domain.ports import (
     Upstream,
     UpstreamResponse,
 )
+from domain.streams import limited
 from domain.uploads import StoredBlob, UploadSessions
 
 __all__ = [
@@ -273,7 +274,13 @@ class PullThrough:
                         continue
                     if response.status != 200:
                         continue
-                    stored = await self._uploads.store(_limited(response.body(), max_bytes))
+                    stored = await self._uploads.store(
+                        limited(
+                            response.body(),
+                            max_bytes,
+                            TooLarge("upstream document is too large", subject="upstream"),
+                        )
+                    )
                     doc = CachedDocument(
                         url=url,
                         status=200,
@@ -601,12 +608,3 @@ class CacheEntries:
         except (NotFound, Conflict):
             return False
         return True
-
-
-async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    total = 0
-    async for chunk in chunks:
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge("upstream document is too large", subject="upstream")
-        yield chunk

@@ -46,6 +46,7 @@ from domain.packages import NewFile, PackageIndex, PackageVersion, Snapshot
 from domain.ports import BlobStore, Clock, MetadataStore
 from domain.proxy import PullThrough
 from domain.shadowing import hosted_unless, shadowed
+from domain.streams import limited
 from domain.uploads import StoredBlob, UploadSessions
 
 __all__ = ["EXTENSIONS", "GoFile", "GoRegistry", "VersionMeta", "new_go_index"]
@@ -99,15 +100,6 @@ def new_go_index(
         normalise=escape,
         version_order=lambda text: order_key(parse_version(text)),
     )
-
-
-async def _limited(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
-    total = 0
-    async for chunk in chunks:
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge(f"module zip is larger than {limit} bytes", subject="zip")
-        yield chunk
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -259,7 +251,13 @@ class GoRegistry:
         with contextlib.suppress(NotFound):
             if version in (await self.index.get(module)).package.versions:
                 raise Conflict(f"{module[:100]}@{version} exists already", subject="version")
-        staged = await self.index.stage(_limited(chunks, self.max_zip_bytes))
+        staged = await self.index.stage(
+            limited(
+                chunks,
+                self.max_zip_bytes,
+                TooLarge(f"module zip is larger than {self.max_zip_bytes} bytes", subject="zip"),
+            )
+        )
         existed = await self._exists(blob_key(staged.digests["sha256"]))
         zip_blob = await self.index.commit_staged(staged, ())
         new_keys = [] if existed else [zip_blob.info.key]

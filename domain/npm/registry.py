@@ -58,6 +58,7 @@ from domain.packages import (
 from domain.ports import BlobStore, Clock, MetadataStore, Upstream
 from domain.proxy import CachedDocument, PullThrough
 from domain.shadowing import hosted_unless, shadowed
+from domain.streams import limited
 from domain.uploads import StagedBlob, UploadSessions
 
 __all__ = [
@@ -443,7 +444,15 @@ class NpmRegistry:
 
         tag = parse_tag(tag)
         declared = integrity_digests(integrity, shasum)
-        staged = await self.index.stage(_bounded(scanned(), TARBALL_LIMIT))
+        staged = await self.index.stage(
+            limited(
+                scanned(),
+                TARBALL_LIMIT,
+                TooLarge(
+                    f"a package tarball is limited to {TARBALL_LIMIT >> 20} MiB", subject="body"
+                ),
+            )
+        )
         try:
             members = scanner.finish()
             raw = members.get(_PACKAGE_JSON)
@@ -826,15 +835,6 @@ _MAX_UNPACKED: Final = 4 * 1024**3
 TARBALL_LIMIT: Final = 384 * 1024 * 1024
 """The largest tarball a publish from a tarball takes: what fits, base64-encoded (4/3
 larger), in the 512 MiB publish body the HTTP edge accepts."""
-
-
-async def _bounded(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
-    seen = 0
-    async for chunk in chunks:
-        seen += len(chunk)
-        if seen > limit:
-            raise TooLarge(f"a package tarball is limited to {limit >> 20} MiB", subject="body")
-        yield chunk
 
 
 def _packed_file(path: str) -> bool:

@@ -12,7 +12,7 @@ older versions drop out of the bounded history.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -23,6 +23,7 @@ from domain.errors import Conflict, InvalidInput, NotFound, TooLarge, Transient
 from domain.numbers import is_digits
 from domain.paths import MAX_ATTEMPTS, Listing, Overwrite, PathIndex, Revision
 from domain.raw.grammar import content_type_of, parse_directory, parse_path
+from domain.streams import limited
 from domain.uploads import UploadSessions
 
 __all__ = ["REPOSITORY", "Listing", "RawFile", "RawRegistry", "RawVersion", "version_number"]
@@ -169,7 +170,12 @@ class RawRegistry:
         await self.index.writable(REPOSITORY, clean, overwrite)
         algorithms = tuple(dict.fromkeys(d.algorithm for d in expected if d.algorithm != "sha256"))
         staged = await self._uploads.stage(
-            _bounded(chunks, self.max_file_bytes), algorithms=algorithms
+            limited(
+                chunks,
+                self.max_file_bytes,
+                TooLarge(f"a raw file is limited to {self.max_file_bytes} bytes", subject="file"),
+            ),
+            algorithms=algorithms,
         )
         stored = await self._uploads.commit_staged(staged, expected)
         kind = content_type or content_type_of(clean)
@@ -203,12 +209,3 @@ class RawRegistry:
             raise Conflict(f"{clean[:200]} is under an immutable prefix", subject="path")
         entry = await self.index.delete(REPOSITORY, clean)
         return RawFile(path=clean, revision=entry, version=version_number(entry))
-
-
-async def _bounded(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
-    seen = 0
-    async for chunk in chunks:
-        seen += len(chunk)
-        if seen > limit:
-            raise TooLarge(f"a raw file is limited to {limit} bytes", subject="file")
-        yield chunk

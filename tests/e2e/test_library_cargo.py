@@ -10,9 +10,7 @@ those same bytes elsewhere describes them exactly as cargo's publish request did
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import anyio
 import msgspec
@@ -22,12 +20,12 @@ from nora import Nora, Settings, open_registry
 from nora.adapters import MemoryBlobStore, MemoryMetadataStore
 from nora.cargo import CrateVersionInfo
 from tests.e2e.cargo_support import CargoClient, write_crate
+from tests.e2e.library_support import with_library
 from tests.e2e.server import NoraProcess
 from tests.unit.cargo.crates import make_crate
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 
 BASE_LIB = 'pub fn base() -> &\'static str { "base 1.0.0" }\n'
 MID_LIB = 'pub fn mid() -> String { format!("mid+{}", lib_base::base()) }\n'
@@ -56,17 +54,6 @@ mid = ["dep:lib-mid"]
 """
 
 
-def _library(data_dir: Path, work: Callable[[Nora], Awaitable[T]]) -> T:
-    """Run ``work`` on a registry opened over ``data_dir`` (the server's, while it runs)."""
-
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(data_dir))) as nora:
-                return await work(nora)
-
-    return anyio.run(main)
-
-
 def _checksums(lockfile: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for block in lockfile.read_text().split("[[package]]")[1:]:
@@ -90,7 +77,7 @@ def published(nora: NoraProcess) -> dict[str, CrateVersionInfo]:
             "lib-mid": await lib.cargo.publish(mid),
         }
 
-    found = _library(nora.data_dir, work)
+    found = with_library(nora.data_dir, work)
     assert found["lib-base"].checksum == hashlib.sha256(base).hexdigest()
     return found
 
@@ -115,7 +102,7 @@ def test_cargo_builds_against_crates_the_library_published(
     async def downloads(lib: Nora) -> dict[str, bytes]:
         return {f"{n}-1.0.0.crate": await lib.cargo.download(n, "1.0.0") for n in published}
 
-    assert cached == _library(nora.data_dir, downloads)
+    assert cached == with_library(nora.data_dir, downloads)
 
 
 def test_the_library_lists_what_cargo_published(
@@ -135,7 +122,7 @@ def test_the_library_lists_what_cargo_published(
         names = [c.name for c in await lib.cargo.crates()]
         return versions, data, names
 
-    [listed], data, names = _library(nora.data_dir, read)
+    [listed], data, names = with_library(nora.data_dir, read)
     assert listed.checksum == hashlib.sha256(built).hexdigest()
     assert listed.size == len(built)
     assert data == built

@@ -13,38 +13,24 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
-import anyio
 import httpx
 import pytest
 
 from entrypoints.gomod_zip import build_zip
-from nora import Nora, Settings, open_registry
+from nora import Nora
 from nora.gomod import GoSums, GoVersionInfo
 from tests.e2e.go_support import GoEnv, go_build_cache, make_module, nora_go_publish
+from tests.e2e.library_support import with_library
 from tests.e2e.server import NoraProcess
 
 __all__ = ["go_build_cache"]
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 MADE = "example.com/Library/Made"
 CLI = "example.com/cli/made/v2"
-
-
-def _library(data_dir: Path, work: Callable[[Nora], Awaitable[T]]) -> T:
-    """Run ``work`` on a registry opened over ``data_dir`` (the server's, while it runs)."""
-
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(data_dir))) as nora:
-                return await work(nora)
-
-    return anyio.run(main)
 
 
 def _program(root: Path, name: str, module: str, call: str) -> Path:
@@ -79,7 +65,7 @@ def test_go_builds_against_a_module_the_library_published(
         info = await lib.go.publish(source, "v1.0.0")
         return info, await lib.go.sums(MADE, "v1.0.0"), await lib.go.download(MADE, "v1.0.0")
 
-    info, sums, archive = _library(nora.data_dir, publish)
+    info, sums, archive = with_library(nora.data_dir, publish)
     assert info.zip_sha256 == hashlib.sha256(archive).hexdigest()
 
     go = GoEnv(tmp_path / "go", nora.url + "/go", cache=go_build_cache, GONOSUMDB=MADE)
@@ -119,7 +105,7 @@ def test_the_library_lists_what_nora_go_publish_uploaded(
             [m.path for m in await lib.go.modules()],
         )
 
-    [listed], sums, modules = _library(nora.data_dir, read)
+    [listed], sums, modules = with_library(nora.data_dir, read)
     assert listed.zip_sha256 == hashlib.sha256(rebuilt).hexdigest()
     assert listed.zip_size == len(rebuilt)
     assert CLI in modules

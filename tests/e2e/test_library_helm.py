@@ -5,20 +5,17 @@ with the same sha256."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
-import anyio
 import pytest
 
-from nora import Nora, Settings, open_registry
+from nora import Nora
 from tests.e2e.helm_support import make_chart, upload
+from tests.e2e.library_support import with_library
 from tests.e2e.server import NoraProcess
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +24,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoraProcess]:
         yield running
 
 
-def with_library(server: NoraProcess, work: Callable[[Nora], Awaitable[T]]) -> T:
-    """Run ``work`` on a registry opened in this process over the server's own data."""
-
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(server.data_dir))) as nora:
-                return await work(nora)
-
-    return anyio.run(main)
-
-
 def test_helm_pulls_what_the_library_uploaded(server: NoraProcess, tmp_path: Path) -> None:
     import helm_python as helm
 
     packaged = make_chart(tmp_path, "libchart", "1.2.3", extra='appVersion: "9.1"\n')
     digest = hashlib.sha256(packaged.read_bytes()).hexdigest()
-    stored = with_library(server, lambda nora: nora.helm.upload(packaged))
+    stored = with_library(server.data_dir, lambda nora: nora.helm.upload(packaged))
     assert stored.digest == digest
 
     url = server.url + "/helm"
@@ -74,4 +60,4 @@ def test_the_library_lists_what_was_uploaded_over_http(server: NoraProcess, tmp_
         assert "webchart" in [chart.name for chart in await nora.helm.charts()]
         assert await nora.helm.download("webchart", "0.1.0") == first
 
-    with_library(server, read)
+    with_library(server.data_dir, read)

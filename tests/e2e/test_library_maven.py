@@ -12,34 +12,19 @@ import hashlib
 import io
 import subprocess
 import zipfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 from xml.etree import ElementTree
 
-import anyio
 import httpx
 import pytest
 
-from nora import Nora, Settings, open_registry
+from nora import Nora
 from nora.maven import MavenFileInfo
+from tests.e2e.library_support import with_library
 from tests.e2e.maven_support import consumer_pom, library, mvn, write_settings
 from tests.e2e.server import NoraProcess
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
-
-
-def _library(data_dir: Path, work: Callable[[Nora], Awaitable[T]]) -> T:
-    """Run ``work`` on a registry opened over ``data_dir`` (the server's, while it runs)."""
-
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(data_dir))) as nora:
-                return await work(nora)
-
-    return anyio.run(main)
 
 
 def _compiled_jar(root: Path, package: str, source: str) -> bytes:
@@ -92,7 +77,7 @@ def test_mvn_resolves_and_compiles_against_what_the_library_deployed(
             snap = await lib.maven.deploy("com.acme.snapped", "snapped", "2.0-SNAPSHOT", jar)
         return made, snap, await lib.maven.metadata("com.acme.made", "made")
 
-    made, snap, metadata = _library(nora.data_dir, deploy)
+    made, snap, metadata = with_library(nora.data_dir, deploy)
     assert _texts(metadata, "versioning/versions/version") == ["1.0"]
     url = nora.url + "/maven2/"
     served = httpx.get(url + "com/acme/made/made/1.0/made-1.0.jar.sha1", timeout=30).text
@@ -140,7 +125,7 @@ def test_the_library_lists_what_mvn_deployed(nora: NoraProcess, tmp_path: Path) 
             await lib.maven.metadata("com.acme.byhand", "byhand"),
         )
 
-    files, jar, groups, metadata = _library(nora.data_dir, read)
+    files, jar, groups, metadata = with_library(nora.data_dir, read)
     assert {f.filename for f in files} == set(built)
     for info in files:
         data = built[info.filename]

@@ -9,32 +9,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
-import anyio
 import pytest
 
-from nora import Nora, Settings, open_registry
+from nora import Nora
 from nora.npm import NpmVersion
+from tests.e2e.library_support import with_library
 from tests.e2e.npm_support import NpmClient, make_package
 from tests.e2e.server import NoraProcess
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
-
-
-def _with_library(server: NoraProcess, use: Callable[[Nora], Awaitable[T]]) -> T:
-    """Open the server's data directory in this process and run ``use`` on it."""
-
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(server.data_dir))) as nora:
-                return await use(nora)
-
-    return anyio.run(main)
 
 
 def _pack(npm: NpmClient, folder: Path, out: Path) -> tuple[Path, dict[str, str]]:
@@ -67,7 +52,7 @@ def test_npm_installs_what_the_library_published(nora: NoraProcess, tmp_path: Pa
         await lib.npm.set_dist_tag("@lib/helper", "stable", "2.1.0")
         return [first, second]
 
-    stored = _with_library(nora, publish)
+    stored = with_library(nora.data_dir, publish)
     assert stored[0].integrity == base_sums["integrity"]
     assert stored[0].shasum == base_sums["shasum"]
 
@@ -108,7 +93,7 @@ def test_the_library_lists_what_npm_published(nora: NoraProcess, tmp_path: Path)
         await lib.npm.unpublish("npm-made", "0.1.0")
         return names, versions, data
 
-    names, versions, data = _with_library(nora, read)
+    names, versions, data = with_library(nora.data_dir, read)
     assert "npm-made" in names
     assert [v.version for v in versions] == ["0.1.0", "0.2.0"]
     for mine, theirs in zip(versions, published, strict=True):

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
-import anyio
 import pytest
 
-from nora import Nora, Settings, open_registry
+from nora import Nora
+from tests.e2e.library_support import with_library
 from tests.e2e.oci_support import build_layout, layout_manifest, skopeo
 from tests.e2e.server import NoraProcess
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +27,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoraProcess]:
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_layout(tmp_path_factory.mktemp("layout"))
-
-
-def with_library(server: NoraProcess, work: Callable[[Nora], Awaitable[T]]) -> T:
-    """Run ``work`` on a registry opened in this process over the server's own data."""
-
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(server.data_dir))) as nora:
-                return await work(nora)
-
-    return anyio.run(main)
 
 
 def remote(server: NoraProcess, name: str) -> str:
@@ -55,7 +41,7 @@ def blob_hex(layout: Path, digest: str) -> str:
 def test_skopeo_pulls_what_the_library_pushed(
     server: NoraProcess, layout: Path, tmp_path: Path
 ) -> None:
-    pushed = with_library(server, lambda nora: nora.oci.push_layout("lib/app", layout))
+    pushed = with_library(server.data_dir, lambda nora: nora.oci.push_layout("lib/app", layout))
     assert {p.tag for p in pushed} == {"v1", "arm", "multi"}
 
     digest, local = layout_manifest(layout, "v1")
@@ -121,4 +107,4 @@ def test_the_library_reads_what_skopeo_pushed(
             data = await nora.oci.blob("cli/app", layer.digest)
             assert "sha256:" + hashlib.sha256(data).hexdigest() == layer.digest
 
-    with_library(server, read)
+    with_library(server.data_dir, read)

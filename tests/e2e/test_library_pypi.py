@@ -8,33 +8,18 @@ The server runs as its own process; the test opens the same storage in-process w
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
-import anyio
 import httpx
 import pytest
 
-from nora import Nora, Settings, open_registry
+from nora import Nora
 from nora.pypi import PyPIFile
+from tests.e2e.library_support import with_library
 from tests.e2e.pypi_support import ClientVenv, client_env, make_sdist, make_wheel, twine_upload
 from tests.e2e.server import NoraProcess
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
-
-
-def _with_library(server: NoraProcess, use: Callable[[Nora], Awaitable[T]]) -> T:
-    """Open the server's data directory in this process and run ``use`` on it."""
-
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(server.data_dir))) as nora:
-                return await use(nora)
-
-    return anyio.run(main)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +40,7 @@ def test_pip_installs_what_the_library_published(
         await lib.pypi.publish(sdist.read_bytes(), filename=sdist.name)
         return stored
 
-    stored = _with_library(nora, publish)
+    stored = with_library(nora.data_dir, publish)
     assert stored.sha256 == hashlib.sha256(wheel.read_bytes()).hexdigest()
 
     client = ClientVenv(tmp_path / "venv", env)
@@ -100,7 +85,7 @@ def test_the_library_lists_what_twine_uploaded(
         data = await lib.pypi.download("twined-pkg", files[0].name)
         return projects, listed, data
 
-    projects, listed, data = _with_library(nora, read)
+    projects, listed, data = with_library(nora.data_dir, read)
     assert "twined-pkg" in projects
     by_name = {f.filename: f for f in listed}
     assert set(by_name) == {f.name for f in files}
@@ -116,7 +101,7 @@ def test_the_library_lists_what_twine_uploaded(
     async def yank(lib: Nora) -> None:
         await lib.pypi.yank("twined-pkg", "0.2.0", reason="use 0.3")
 
-    _with_library(nora, yank)
+    with_library(nora.data_dir, yank)
     page = httpx.get(
         f"{nora.url}/simple/twined-pkg/",
         headers={"Accept": "application/vnd.pypi.simple.v1+json"},

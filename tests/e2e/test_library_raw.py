@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
-import anyio
 import pytest
 
-from nora import Nora, Settings, open_registry
+from nora import Nora
+from tests.e2e.library_support import with_library
 from tests.e2e.server import NoraProcess
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +23,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoraProcess]:
         yield running
 
 
-def with_library(server: NoraProcess, work: Callable[[Nora], Awaitable[T]]) -> T:
-    async def main() -> T:
-        with anyio.fail_after(60):
-            async with open_registry(Settings(storage_path=str(server.data_dir))) as nora:
-                return await work(nora)
-
-    return anyio.run(main)
-
-
 def _curl(*args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["curl", "-fsS", "--max-time", "30", *args], capture_output=True)
 
 
 def test_curl_downloads_what_the_library_put(server: NoraProcess, tmp_path: Path) -> None:
     data = bytes(range(256)) * 4000
-    stored = with_library(server, lambda nora: nora.raw.put("tools/v1/tool.bin", data))
+    stored = with_library(server.data_dir, lambda nora: nora.raw.put("tools/v1/tool.bin", data))
     out = tmp_path / "tool.bin"
     done = _curl("-o", str(out), f"{server.url}/raw/tools/v1/tool.bin")
     assert done.returncode == 0, done.stderr
@@ -62,6 +50,6 @@ def test_the_library_reads_what_curl_uploaded(server: NoraProcess, tmp_path: Pat
         versions = await nora.raw.versions("reports/report.csv")
         return await nora.raw.get("reports/report.csv"), [v.version for v in versions]
 
-    current, numbers = with_library(server, read)
+    current, numbers = with_library(server.data_dir, read)
     assert numbers == [2, 1]
     assert current == source.read_bytes()[: -len(b"tuesday,3\n")]
