@@ -113,6 +113,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Server worker processes sharing the same data; ``auto`` (0) means one per core."""
     server: Literal["uvicorn", "granian"] = "granian"
     """ASGI server that runs the app."""
+    server_threads: Annotated[int, msgspec.Meta(ge=0, le=16)] = 0
+    """Threads of granian's I/O runtime in each worker, which read files and write sockets
+    beside the Python thread; 0 (auto): two on a machine with two or more cores."""
     upload_ttl_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
     """An upload untouched for this long is discarded."""
     shutdown_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
@@ -181,6 +184,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             return self.workers
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
         return max(1, min(usable or os.cpu_count() or 1, 64))
+
+    @property
+    def runtime_threads(self) -> int:
+        """granian's I/O threads per worker: ``server_threads``, or two when cores allow."""
+        if self.server_threads:
+            return self.server_threads
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        return 2 if (usable or os.cpu_count() or 1) >= 2 else 1
 
     @property
     def resolved_metadata_url(self) -> str:
