@@ -165,7 +165,7 @@ def test_npm_mirror_local_without_a_server(
         lock = app / "package-lock.json"
         env = {"NORA_STORAGE_PATH": str(data), "NORA_NPM_PROXY": upstream.url}
         code, summary = mirror_json("npm", str(lock), "--local", env=env)
-        assert code == 0, summary
+        assert code == 0, summary["items"]
         assert (summary["fetched"], summary["failed"]) == (2, 0)
         upstream.stop()
         code, summary = mirror_json("npm", str(lock), "--local", env=env)
@@ -177,6 +177,55 @@ def test_npm_mirror_local_without_a_server(
         lock.write_text(text)
         shutil.rmtree(app / "node_modules", ignore_errors=True)
         NpmClient(server.url + "/npm/", tmp_path / "client2").run("ci", cwd=app)
+        assert _require(app, "mir-top") == "top+b"
+    finally:
+        upstream.stop()
+
+
+def test_npm_mirror_local_with_access_control_on(
+    start_nora: Callable[..., NoraProcess], tmp_path: Path
+) -> None:
+    """In-process, the access layer is the server's: no credentials, nothing fetched; a
+    token fetches what its scopes name and no more; npm ci with it installs from the cache."""
+    upstream = _npm_upstream(tmp_path)
+    data = tmp_path / "data-guarded"
+    try:
+        helper = start_nora(env={"NORA_NPM_PROXY": upstream.url})
+        app = _npm_app(tmp_path / "app", {"mir-top": "1.0.0"})
+        NpmClient(helper.url + "/npm/", tmp_path / "client").run(
+            "install", "--package-lock-only", cwd=app
+        )
+        lock = app / "package-lock.json"
+        env = {
+            **auth_env(tmp_path),
+            "NORA_STORAGE_PATH": str(data),
+            "NORA_NPM_PROXY": upstream.url,
+        }
+        code, summary = mirror_json("npm", str(lock), "--local", "--retries", "0", env=env)
+        assert code == 1
+        assert (summary["fetched"], summary["failed"]) == (0, 2)
+
+        server = start_nora(env=env)
+        narrow = create_token(server, "bob", "read", "npm:mir-*")
+        token = create_token(server, "bob", "read", "npm:mir-*", "npm:@mir/*")
+        server.stop()
+        # a token's scopes hold in-process too: the scoped dependency is refused by name
+        args = ("npm", str(lock), "--local", "--retries", "0")
+        code, summary = mirror_json(*args, "--token", narrow, env=env)
+        assert code == 1
+        assert states(summary) == {"mir-top@1.0.0": "fetched", "@mir/base@2.0.0": "failed"}
+        code, summary = mirror_json(*args, "--token", token, env=env)
+        assert code == 0, summary["items"]
+        assert states(summary) == {"mir-top@1.0.0": "cached", "@mir/base@2.0.0": "fetched"}
+        upstream.stop()
+
+        server = start_nora(env=env)
+        lock.write_text(lock.read_text().replace(helper.url, server.url))
+        shutil.rmtree(app / "node_modules", ignore_errors=True)
+        client = NpmClient(server.url + "/npm/", tmp_path / "client2")
+        host = server.url.removeprefix("http:")
+        client.run("config", "set", f"{host}/npm/:_authToken", token)
+        client.run("ci", cwd=app)
         assert _require(app, "mir-top") == "top+b"
     finally:
         upstream.stop()
@@ -209,7 +258,7 @@ def test_pypi_mirror_then_pip_require_hashes_offline(
     with pypiserver(packages) as url:
         nora = start_nora(env={"NORA_PYPI_PROXY": url, "NORA_PYPI_METADATA_TTL": "0"})
         code, summary = mirror_json("pypi", str(requirements), "--url", nora.url)
-        assert code == 0, summary
+        assert code == 0, summary["items"]
         assert states(summary) == {"mir-dep==2.0": "fetched", "mir-top==1.0": "fetched"}
         assert summary["files"] == 3  # the dependency's wheel and sdist, the top wheel
         code, summary = mirror_json("pypi", str(requirements), "--url", nora.url)
