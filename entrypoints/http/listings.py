@@ -1,8 +1,8 @@
-"""Directory listings of the path-addressed formats (Maven, raw files) as JSON.
+"""Directory listings of the path-addressed formats as JSON.
 
-Both answer ``Accept: application/json`` on a directory with the same document:
+Each answers ``Accept: application/json`` on a directory with the same document:
 the directory, its children (files with size, time and sha256) and the cursor of
-the next page. One place writes it, so the two formats cannot drift apart.
+the next page. One place writes it, so the formats cannot drift apart.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def listing_json(
     *,
     content_type: bool = False,
 ) -> bytes:
-    """The listing document; ``content_type`` adds each file's media type (raw keeps one)."""
+    """The listing document; ``content_type`` adds each file's media type (for a format that
+    keeps the type a file was uploaded with)."""
 
     def item(entry: DirEntry) -> dict[str, Any]:
         found: dict[str, Any] = {"name": entry.name, "directory": entry.is_dir}

@@ -1,7 +1,7 @@
 """The OpenAPI document: Litestar's part (NORA's own API) and every format's protocol part.
 
-The formats' routes are catch-alls for protocol reasons (OCI names of any depth,
-npm scopes, raw paths), so Litestar cannot describe them. Each format writes its
+The formats' routes are catch-alls for protocol reasons (repository names of any
+depth, scoped package names, file paths), so Litestar cannot describe them. Each format writes its
 concrete operations once, in its own ``openapi.py``, as an :class:`ApiPart`
 (``HttpFormat.openapi``), with the builders below; :func:`complete` merges them
 into the document Litestar generated, tags every operation with its format,
@@ -171,7 +171,7 @@ def operation(
 def _operation_id(fmt: str, method: str, path: str) -> str:
     words = re.sub(r"[^A-Za-z0-9]+", "_", path.replace("{", "by_")).strip("_")
     if path.endswith("/") and path != "/":
-        words += "_dir"  # ``/raw/`` beside ``/raw``
+        words += "_dir"  # a directory path (``/x/``) beside its bare form (``/x``)
     return f"{fmt}_{method}_{words}".lower()
 
 
