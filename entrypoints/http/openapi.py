@@ -12,7 +12,7 @@ The document is built on the first request for it, never at start-up.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -24,9 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BINARY",
+    "HTML",
     "INTEGER",
+    "JSON",
+    "OCTETS",
     "STRING",
+    "TEXT",
     "ApiPart",
+    "Failure",
     "Json",
     "NoraJson",
     "NoraSwagger",
@@ -48,6 +53,11 @@ STRING: Final[Json] = {"type": "string"}
 INTEGER: Final[Json] = {"type": "integer"}
 BINARY: Final[Json] = {"type": "string", "format": "binary"}
 """Bytes of any kind: a file, a blob, a tarball."""
+
+JSON: Final = "application/json"
+TEXT: Final = "text/plain; charset=utf-8"
+HTML: Final = "text/html; charset=utf-8"
+OCTETS: Final = "application/octet-stream"
 
 _METHODS: Final = ("get", "put", "post", "delete", "patch", "head", "options")
 _REFUSALS: Final = {
@@ -119,6 +129,18 @@ def _parameter(
         "required": required,
         "schema": schema if schema is not None else STRING,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A format's error answer (its media type and body schema); called with why it
+    happens, it gives the response, so each format states its error shape once."""
+
+    media_type: str
+    schema: str
+
+    def __call__(self, why: str, headers: Mapping[str, str] | None = None) -> Json:
+        return response(why, media(self.media_type, ref(self.schema)), headers=headers)
 
 
 def path_param(name: str, description: str, schema: Json | None = None) -> Json:
@@ -256,7 +278,3 @@ class NoraSwagger(SwaggerRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         return super().render(request, _document(request, openapi_schema))
-
-
-PartFactory = Callable[[], ApiPart]
-"""What ``HttpFormat.openapi`` holds: builds the part when the document is first asked for."""

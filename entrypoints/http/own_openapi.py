@@ -15,8 +15,10 @@ from domain.auth.activity import ActivityEvent
 from entrypoints.http.observability import METRICS_CONTENT_TYPE
 from entrypoints.http.openapi import (
     INTEGER,
+    JSON,
     STRING,
     ApiPart,
+    Failure,
     Json,
     json_body,
     media,
@@ -29,7 +31,6 @@ from entrypoints.http.openapi import (
 
 __all__ = ["api_part", "ops_part"]
 
-_JSON: Final = "application/json"
 _STAMP: Final[Json] = {"type": "string", "format": "date-time"}
 _MAYBE_STAMP: Final[Json] = {"type": ["string", "null"], "format": "date-time"}
 _ERROR: Final[Json] = {
@@ -46,8 +47,7 @@ _ERROR: Final[Json] = {
 }
 
 
-def _error(why: str) -> Json:
-    return response(why, media(_JSON, ref("NoraError")))
+_error: Final = Failure(JSON, "NoraError")
 
 
 def _event_schema() -> Json:
@@ -117,7 +117,7 @@ def api_part() -> ApiPart:
                             "Admins see everyone's (or ``owner``'s); others their own; a "
                             "token that may not manage others sees only itself.",
                             media(
-                                _JSON,
+                                JSON,
                                 {
                                     "type": "object",
                                     "required": ["tokens"],
@@ -137,7 +137,7 @@ def api_part() -> ApiPart:
                         "201": response(
                             "The token; its secret is shown this once.",
                             media(
-                                _JSON,
+                                JSON,
                                 {
                                     "allOf": [
                                         ref("NoraToken"),
@@ -160,7 +160,7 @@ def api_part() -> ApiPart:
                 "delete": operation(
                     "Revoke a token",
                     {
-                        "200": response("The revoked token.", media(_JSON, ref("NoraToken"))),
+                        "200": response("The revoked token.", media(JSON, ref("NoraToken"))),
                         "404": _error("No such token, or not one the caller may revoke."),
                     },
                     params=(path_param("token_id", "The token's id."),),
@@ -173,7 +173,7 @@ def api_part() -> ApiPart:
                         "200": response(
                             "Writes, deletes, token changes and refusals, newest first.",
                             media(
-                                _JSON,
+                                JSON,
                                 {
                                     "type": "object",
                                     "required": ["events", "next_cursor"],
@@ -235,7 +235,7 @@ def ops_part() -> ApiPart:
             "/health": {
                 "get": operation(
                     "Liveness: the process answers (no storage access)",
-                    {"200": response("Alive.", media(_JSON, ref("NoraHealth")))},
+                    {"200": response("Alive.", media(JSON, ref("NoraHealth")))},
                     public=True,
                 )
             },
@@ -243,8 +243,8 @@ def ops_part() -> ApiPart:
                 "get": operation(
                     "Readiness: storage, metadata and rate-limit counters answer",
                     {
-                        "200": response("Ready.", media(_JSON, ref("NoraReady"))),
-                        "503": response("A check failed.", media(_JSON, ref("NoraReady"))),
+                        "200": response("Ready.", media(JSON, ref("NoraReady"))),
+                        "503": response("A check failed.", media(JSON, ref("NoraReady"))),
                     },
                     public=True,
                 )

@@ -13,8 +13,11 @@ from typing import Final
 from entrypoints.http.openapi import (
     BINARY,
     INTEGER,
+    JSON,
     STRING,
+    TEXT,
     ApiPart,
+    Failure,
     Json,
     header,
     json_body,
@@ -28,17 +31,14 @@ from entrypoints.http.openapi import (
 
 __all__ = ["part"]
 
-_JSON: Final = "application/json"
-_INDEX_TYPE: Final = "text/plain; charset=utf-8"
 _CRATE: Final = "/cargo/api/v1/crates/{name}"
 
 
-def _error(why: str) -> Json:
-    return response(why, media(_JSON, ref("CargoError")))
+_error: Final = Failure(JSON, "CargoError")
 
 
 def _ok(why: str, schema: Json) -> Json:
-    return response(why, media(_JSON, schema))
+    return response(why, media(JSON, schema))
 
 
 def _object(properties: Json, *, required: tuple[str, ...] | None = None) -> Json:
@@ -91,7 +91,7 @@ def _index(shape: str, params: tuple[Json, ...]) -> Json:
                     "One JSON object per line and version (``name``, ``vers``, ``deps``, "
                     "``cksum``, ``features``, ``yanked``, ...: the Cargo book's index "
                     "format); HEAD sends the headers only.",
-                    media(_INDEX_TYPE, STRING),
+                    media(TEXT, STRING),
                     headers=_INDEX_HEADERS,
                 ),
                 "304": response(
@@ -142,7 +142,10 @@ def _download() -> Json:
                 ),
                 "400": _error("An invalid crate name or version."),
                 "404": _error("No such crate or version."),
-                "416": _error("The range lies outside the .crate."),
+                "416": _error(
+                    "The range lies outside the .crate.",
+                    {"Content-Range": "``bytes */<size>``: the size of the whole .crate."},
+                ),
                 "503": _error(_UPSTREAM),
             },
             params=(
@@ -263,7 +266,7 @@ def part() -> ApiPart:
     return ApiPart(
         description="Cargo at /cargo/: the sparse index (``sparse+<base>/cargo/index/``) and "
         "the web API cargo uses to publish, download, yank, manage owners and search.",
-        refusal=response("Refused", media(_JSON, ref("CargoError"))),
+        refusal=_error("Refused"),
         schemas=_SCHEMAS,
         paths={
             "/cargo/index/config.json": {
@@ -347,7 +350,7 @@ def part() -> ApiPart:
             "/cargo/me": {
                 "get": operation(
                     "How to get a token (cargo login's page)",
-                    {"200": response("What to do, as text.", media(_INDEX_TYPE, STRING))},
+                    {"200": response("What to do, as text.", media(TEXT, STRING))},
                     public=True,
                 )
             },

@@ -10,8 +10,11 @@ from typing import Final
 
 from entrypoints.http.openapi import (
     BINARY,
+    JSON,
     STRING,
+    TEXT,
     ApiPart,
+    Failure,
     Json,
     header,
     media,
@@ -23,13 +26,8 @@ from entrypoints.http.openapi import (
 
 __all__ = ["part"]
 
-_TEXT: Final = "text/plain; charset=utf-8"
-_JSON: Final = "application/json"
 
-
-def _error(why: str) -> Json:
-    """The go command's error answer: one plain-text line, as the client shows it to its user."""
-    return response(why, media(_TEXT, ref("GoError")))
+_error: Final = Failure(TEXT, "GoError")
 
 
 _MODULE: Final = path_param(
@@ -87,7 +85,7 @@ def _file(summary: str, content: Json) -> Json:
             "404": _MISSING,
             "416": response(
                 "The range lies outside the file.",
-                media(_TEXT, ref("GoError")),
+                media(TEXT, ref("GoError")),
                 headers={"Content-Range": "``bytes */<size>``."},
             ),
             "503": _UNAVAILABLE,
@@ -108,7 +106,7 @@ def _publish() -> Json:
         "Publish a version from its module zip",
         {
             "201": response(
-                "Published: .info, .mod and .zip are served.", media(_JSON, ref("GoPublished"))
+                "Published: .info, .mod and .zip are served.", media(JSON, ref("GoPublished"))
             ),
             "400": _error(
                 "A bad module path or version, a major version the path does not allow, a zip "
@@ -134,7 +132,7 @@ def _publish() -> Json:
 def _sumdb(summary: str, params: tuple[Json, ...], *, bad_path: bool = False) -> Json:
     """A checksum-database answer, proxied from the configured upstream database."""
     responses: Json = {
-        "200": response("The upstream database's answer, unchanged.", media(_TEXT, BINARY)),
+        "200": response("The upstream database's answer, unchanged.", media(TEXT, BINARY)),
         "404": _error(
             "No database of that name is proxied (the go command then asks it directly), "
             "no such endpoint, or the module is hosted here."
@@ -163,7 +161,7 @@ def part() -> ApiPart:
         "(``GOPROXY=<nora>/go``), publishing a version by PUT of its zip (``nora go "
         "publish``), a pull-through cache of upstream proxies and, when configured, of the "
         "checksum database.",
-        refusal=response("Refused", media(_TEXT, ref("GoError"))),
+        refusal=_error("Refused"),
         schemas={
             "GoError": {"type": "string", "description": "``<status text>: <what was wrong>``"},
             "GoInfo": _INFO,
@@ -177,23 +175,23 @@ def part() -> ApiPart:
             "/go/{module}/@v/list": {
                 "get": _read(
                     "List a module's versions",
-                    media(_TEXT, STRING),
+                    media(TEXT, STRING),
                     "Versions, one a line (pseudo-versions left out); empty if none.",
                 )
             },
             "/go/{module}/@latest": {
                 "get": _read(
                     "The version the go command would pick",
-                    media(_JSON, ref("GoInfo")),
+                    media(JSON, ref("GoInfo")),
                     "The .info of the newest release not retracted (else pre-release, else "
                     "pseudo-version).",
                 )
             },
             "/go/{module}/@v/{version}.info": {
-                "get": _file("A version's .info", media(_JSON, ref("GoInfo")))
+                "get": _file("A version's .info", media(JSON, ref("GoInfo")))
             },
             "/go/{module}/@v/{version}.mod": {
-                "get": _file("A version's go.mod", media(_TEXT, STRING))
+                "get": _file("A version's go.mod", media(TEXT, STRING))
             },
             "/go/{module}/@v/{version}.zip": {
                 "get": _file("A version's module zip", media("application/zip")),
@@ -203,7 +201,7 @@ def part() -> ApiPart:
                 "get": operation(
                     "Whether the checksum database is proxied",
                     {
-                        "200": response("Proxied: ask it here (empty body).", media(_TEXT, STRING)),
+                        "200": response("Proxied: ask it here (empty body).", media(TEXT, STRING)),
                         "404": _error("Not proxied: the go command asks the database directly."),
                     },
                     params=(_SUMDB,),

@@ -11,8 +11,11 @@ from typing import Final
 
 from entrypoints.http.openapi import (
     BINARY,
+    JSON,
+    OCTETS,
     STRING,
     ApiPart,
+    Failure,
     Json,
     header,
     media,
@@ -25,20 +28,17 @@ from entrypoints.http.openapi import (
 
 __all__ = ["part"]
 
-_JSON: Final = "application/json"
 _YAML: Final = "application/x-yaml"
 _CHART: Final = "application/gzip"
 _PROV: Final = "application/pgp-signature"
 _FORM: Final = "multipart/form-data"
-_BYTES: Final = "application/octet-stream"
 
 
-def _error(why: str, headers: dict[str, str] | None = None) -> Json:
-    return response(why, media(_JSON, ref("HelmError")), headers=headers)
+_error: Final = Failure(JSON, "HelmError")
 
 
 def _json(why: str, schema: Json) -> Json:
-    return response(why, media(_JSON, schema))
+    return response(why, media(JSON, schema))
 
 
 _NAME: Final = path_param(
@@ -187,7 +187,7 @@ def _upload() -> Json:
             "required": True,
             "content": {
                 **media(_CHART),
-                **media(_BYTES),
+                **media(OCTETS),
                 _FORM: {
                     "schema": {
                         "type": "object",
@@ -220,7 +220,7 @@ def _upload_prov() -> Json:
             "required": True,
             "content": {
                 **media(_PROV),
-                **media(_BYTES),
+                **media(OCTETS),
                 _FORM: {
                     "schema": {
                         "type": "object",

@@ -15,8 +15,11 @@ from domain.npm.registry import ABBREVIATED
 from entrypoints.http.openapi import (
     BINARY,
     INTEGER,
+    JSON,
+    OCTETS,
     STRING,
     ApiPart,
+    Failure,
     Json,
     header,
     json_body,
@@ -30,8 +33,6 @@ from entrypoints.http.openapi import (
 
 __all__ = ["part"]
 
-_JSON: Final = "application/json"
-_TGZ: Final = "application/octet-stream"
 
 # ------------------------------------------------------------------ names
 
@@ -72,12 +73,11 @@ def _named(
 # -------------------------------------------------------------- responses
 
 
-def _error(why: str, headers: dict[str, str] | None = None) -> Json:
-    return response(why, media(_JSON, ref("NpmError")), headers=headers)
+_error: Final = Failure(JSON, "NpmError")
 
 
 def _ok(why: str, schema: Json, headers: dict[str, str] | None = None) -> Json:
-    return response(why, media(_JSON, schema), headers=headers)
+    return response(why, media(JSON, schema), headers=headers)
 
 
 _BAD_NAME: Final = "An invalid package name, version, tag, revision or body."
@@ -131,7 +131,7 @@ def _packument(names: Names) -> Json:
             "200": response(
                 "The full document; the abbreviated one npm install uses when Accept names "
                 f"``{ABBREVIATED}`` (and the request is not a write's read).",
-                {**media(_JSON, ref("NpmPackument")), **media(ABBREVIATED, ref("NpmAbbreviated"))},
+                {**media(JSON, ref("NpmPackument")), **media(ABBREVIATED, ref("NpmAbbreviated"))},
                 headers=_DOCUMENT_HEADERS,
             ),
             "304": response(
@@ -171,10 +171,10 @@ def _tarball(names: Names) -> Json:
     return operation(
         "Download a tarball",
         {
-            "200": response("The tarball.", media(_TGZ, BINARY), headers=_TARBALL_HEADERS),
+            "200": response("The tarball.", media(OCTETS, BINARY), headers=_TARBALL_HEADERS),
             "206": response(
                 "The requested byte range.",
-                media(_TGZ, BINARY),
+                media(OCTETS, BINARY),
                 headers={"Content-Range": "``bytes <first>-<last>/<size>``.", **_TARBALL_HEADERS},
             ),
             "304": response("Unchanged since If-None-Match.", headers=_TARBALL_HEADERS),

@@ -16,8 +16,11 @@ from entrypoints.http.oci.routes import ERRORS
 from entrypoints.http.openapi import (
     BINARY,
     INTEGER,
+    JSON,
+    OCTETS,
     STRING,
     ApiPart,
+    Failure,
     Json,
     header,
     media,
@@ -30,15 +33,11 @@ from entrypoints.http.openapi import (
 
 __all__ = ["part"]
 
-_JSON: Final = "application/json"
-_OCTETS: Final = "application/octet-stream"
 _MANIFEST_TYPES: Final = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)
 _INDEXES: Final = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 
 
-def _error(why: str, headers: Mapping[str, str] | None = None) -> Json:
-    """A failure in the spec's shape (a HEAD gets the headers and no body)."""
-    return response(why, media(_JSON, ref("OciErrors")), headers=headers)
+_error: Final = Failure(JSON, "OciErrors")
 
 
 def _answer(
@@ -213,7 +212,7 @@ def _manifests() -> Json:
 
 
 def _octets(description: str) -> Json:
-    return {"description": description, "required": False, "content": media(_OCTETS, BINARY)}
+    return {"description": description, "required": False, "content": media(OCTETS, BINARY)}
 
 
 # --- operations ------------------------------------------------------------------------
@@ -222,7 +221,7 @@ def _octets(description: str) -> Json:
 def _base(path: str) -> Json:
     """``/v2/`` (and ``/v2``): the version check every client starts with."""
     body = {"type": "object", "maxProperties": 0, "description": "Always ``{}``."}
-    ok = {"200": _answer("The registry speaks the distribution API.", media(_JSON, body))}
+    ok = {"200": _answer("The registry speaks the distribution API.", media(JSON, body))}
     words = "v2_slash" if path.endswith("/") else "v2"
     return {
         method: {
@@ -238,7 +237,7 @@ def _catalog() -> Json:
         "get": operation(
             "List the repositories the caller may pull",
             {
-                "200": _answer("Repository names, sorted.", media(_JSON, ref("OciCatalog")), _LINK),
+                "200": _answer("Repository names, sorted.", media(JSON, ref("OciCatalog")), _LINK),
                 "400": _error("PAGINATION_NUMBER_INVALID: n is not a number."),
             },
             params=_PAGE,
@@ -256,7 +255,7 @@ def _tags() -> Json:
                 "NAME_INVALID or PAGINATION_NUMBER_INVALID.",
                 {
                     "200": _answer(
-                        "Tags, sorted lexically.", media(_JSON, ref("OciTagList")), _LINK
+                        "Tags, sorted lexically.", media(JSON, ref("OciTagList")), _LINK
                     ),
                     **_UNAVAILABLE,
                 },
@@ -349,7 +348,7 @@ def _read_blob(head: bool) -> Json:
     responses: dict[str, Json] = {
         "200": _answer(
             "The blob's headers, no body." if head else "The blob.",
-            media(_OCTETS, BINARY),
+            media(OCTETS, BINARY),
             {**_TAGGED, "Content-Length": "The blob's size.", **cache},
         ),
         "304": _answer("If-None-Match holds the blob's digest.", None, _TAGGED),
@@ -359,7 +358,7 @@ def _read_blob(head: bool) -> Json:
     if not head:
         responses["206"] = _answer(
             "The requested byte range.",
-            media(_OCTETS, BINARY),
+            media(OCTETS, BINARY),
             {**_TAGGED, "Content-Range": "``bytes <first>-<last>/<size>``."},
         )
         responses["307"] = _answer(
@@ -535,7 +534,7 @@ def _token() -> Json:
         "get": operation(
             "Get a bearer token for the scopes a Bearer challenge named",
             {
-                "200": response("A short-lived session token.", media(_JSON, _TOKEN)),
+                "200": response("A short-lived session token.", media(JSON, _TOKEN)),
                 "401": _error(
                     "UNAUTHORIZED: credentials are wrong, or missing while anonymous pulls "
                     "are off.",
@@ -569,7 +568,7 @@ def part() -> ApiPart:
         "hosted repositories of any depth, and a pull-through cache when "
         "NORA_DOCKER_PROXIES names upstreams. /auth/token issues the bearer tokens the "
         "challenge sends clients for.",
-        refusal=response("Refused", media(_JSON, ref("OciErrors"))),
+        refusal=_error("Refused"),
         schemas={
             "OciErrors": _ERRORS,
             "OciDescriptor": _DESCRIPTOR,

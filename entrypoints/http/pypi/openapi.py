@@ -10,9 +10,13 @@ from typing import Final
 
 from entrypoints.http.openapi import (
     BINARY,
+    HTML,
     INTEGER,
+    JSON,
     STRING,
+    TEXT,
     ApiPart,
+    Failure,
     Json,
     header,
     media,
@@ -25,9 +29,6 @@ from entrypoints.http.openapi import (
 
 __all__ = ["part"]
 
-_TEXT: Final = "text/plain; charset=utf-8"
-_HTML: Final = "text/html; charset=utf-8"
-_JSON: Final = "application/json"
 _SIMPLE_JSON: Final = "application/vnd.pypi.simple.v1+json"
 _SIMPLE_HTML: Final = "application/vnd.pypi.simple.v1+html"
 _NULLABLE: Final[Json] = {"type": ["string", "null"]}
@@ -35,9 +36,7 @@ _HEX: Final[Json] = {"type": "object", "additionalProperties": STRING}
 """Digests by algorithm name, as lower-case hex."""
 
 
-def _error(why: str) -> Json:
-    """PyPI's error answer: one plain-text line, as the client shows it to its user."""
-    return response(why, media(_TEXT, ref("PypiError")))
+_error: Final = Failure(TEXT, "PypiError")
 
 
 def _object(properties: Json, required: tuple[str, ...] | None = None) -> Json:
@@ -109,7 +108,7 @@ def _page(summary: str, json_schema: str, params: tuple[Json, ...], extra: Json)
             "200": response(
                 "The page, in the negotiated media type.",
                 {
-                    **media(_HTML, STRING),
+                    **media(HTML, STRING),
                     **media(_SIMPLE_JSON, ref(json_schema)),
                     **media(_SIMPLE_HTML, STRING),
                 },
@@ -147,7 +146,7 @@ def _download(summary: str, content: Json, params: tuple[Json, ...], description
             "404": _error("No such project, file or metadata file."),
             "416": response(
                 "The range lies outside the file.",
-                media(_TEXT, ref("PypiError")),
+                media(TEXT, ref("PypiError")),
                 headers={"Content-Range": "``bytes */<size>``."},
             ),
             "503": _UNAVAILABLE,
@@ -174,7 +173,7 @@ def _done(why: str, schema: str, *extra: str) -> Json:
         "413": _error("The request body is larger than its limit."),
     }
     return {
-        "200": response(why, media(_JSON, ref(schema))),
+        "200": response(why, media(JSON, ref(schema))),
         **{status: errors[status] for status in ("404", "409", *extra)},
     }
 
@@ -184,7 +183,7 @@ def _json_api(summary: str, params: tuple[Json, ...], what: str) -> Json:
     return operation(
         summary,
         {
-            "200": response(what, media(_JSON, ref("PypiProjectJson"))),
+            "200": response(what, media(JSON, ref("PypiProjectJson"))),
             "404": _error("No such project (hosted projects only) or release."),
         },
         params=params,
@@ -202,7 +201,7 @@ def _yank(summary: str, yanked: bool) -> Json:
             "description": "The reason, if not given as ``?reason=``: JSON or a form field.",
             "required": False,
             "content": {
-                **media(_JSON, reason),
+                **media(JSON, reason),
                 **media("application/x-www-form-urlencoded", reason),
             },
         }
@@ -220,7 +219,7 @@ def _upload() -> Json:
         "Upload a distribution file (twine, uv publish)",
         {
             "200": response(
-                "Stored: ``OK: stored <filename> (sha256 <hex>)``.", media(_TEXT, STRING)
+                "Stored: ``OK: stored <filename> (sha256 <hex>)``.", media(TEXT, STRING)
             ),
             "400": _error(
                 "A malformed form, a file name that does not match name and version, a file "
@@ -385,7 +384,7 @@ def part() -> ApiPart:
         description="PyPI at /simple/ (PEP 503/691 pages, files, PEP 658 metadata) for pip "
         "and uv, and /pypi/ (twine's upload, the JSON API, yank, delete). Proxied "
         "projects come from the configured upstream indexes; a hosted project shadows them.",
-        refusal=response("Refused", media(_TEXT, ref("PypiError"))),
+        refusal=_error("Refused"),
         schemas=_SCHEMAS,
         paths={
             "/simple": {"get": _redirect_only("The root page", "Location: ``/simple/``.")},
@@ -423,7 +422,7 @@ def part() -> ApiPart:
             "/simple/{project}/{filename}.metadata": {
                 "get": _download(
                     "Download a wheel's core metadata (PEP 658)",
-                    media(_TEXT, STRING),
+                    media(TEXT, STRING),
                     (_FILENAME,),
                     "The ``METADATA`` of the wheel, extracted at upload.",
                 )

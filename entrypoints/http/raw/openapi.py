@@ -7,9 +7,13 @@ from typing import Final
 from entrypoints.http.listings import LISTING_SCHEMA
 from entrypoints.http.openapi import (
     BINARY,
+    HTML,
     INTEGER,
+    JSON,
     STRING,
+    TEXT,
     ApiPart,
+    Failure,
     Json,
     header,
     media,
@@ -22,15 +26,11 @@ from entrypoints.http.openapi import (
 
 __all__ = ["part"]
 
-_TEXT: Final = "text/plain; charset=utf-8"
-_HTML: Final = "text/html; charset=utf-8"
-_JSON: Final = "application/json"
 _ANY: Final = "*/*"
 """A file is served with the content type it was uploaded with."""
 
 
-def _error(why: str, headers: dict[str, str] | None = None) -> Json:
-    return response(why, media(_TEXT, ref("RawError")), headers=headers)
+_error: Final = Failure(TEXT, "RawError")
 
 
 _PATH: Final = path_param(
@@ -97,7 +97,7 @@ def _listing(summary: str, params: tuple[Json, ...]) -> Json:
             "200": response(
                 "The directory's children: HTML, or JSON when Accept names "
                 "application/json before text/html.",
-                {**media(_HTML, STRING), **media(_JSON, ref("PathListing"))},
+                {**media(HTML, STRING), **media(JSON, ref("PathListing"))},
             ),
             "400": _error("A bad path, cursor or limit."),
             "404": _error("No such directory."),
@@ -108,7 +108,7 @@ def _listing(summary: str, params: tuple[Json, ...]) -> Json:
 
 def _read(head: bool) -> Json:
     """GET, or HEAD: the same status and headers, no body."""
-    whole: Json = {**media(_ANY), **media(_JSON, _VERSIONS)}
+    whole: Json = {**media(_ANY), **media(JSON, _VERSIONS)}
     return operation(
         "Check a file, one of its versions, or its version list"
         if head
@@ -166,7 +166,7 @@ def part() -> ApiPart:
         description="Raw files at /raw/: any path, uploaded with ``curl -T`` or PUT, "
         "downloaded with curl or wget, listed as HTML or JSON. An overwrite keeps the "
         "previous content as a version.",
-        refusal=response("Refused", media(_TEXT, ref("RawError"))),
+        refusal=_error("Refused"),
         schemas={
             "RawError": {
                 "type": "string",
@@ -185,7 +185,7 @@ def part() -> ApiPart:
                     {
                         "201": response(
                             "Stored; the previous content, if any, is now a version.",
-                            media(_JSON, _STORED),
+                            media(JSON, _STORED),
                             headers={"Location": "The file's URL.", **_FILE_HEADERS},
                         ),
                         "400": _error("A bad path, or the content does not match a digest sent."),
@@ -209,7 +209,7 @@ def part() -> ApiPart:
                 "delete": operation(
                     "Delete a file and all its versions",
                     {
-                        "200": response("Deleted.", media(_JSON, _DELETED)),
+                        "200": response("Deleted.", media(JSON, _DELETED)),
                         "400": _error("A bad path."),
                         "404": _error("No such file."),
                         "409": _error("The path is under an immutable prefix."),

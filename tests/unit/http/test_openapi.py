@@ -23,7 +23,6 @@ _UNDOCUMENTED = {"ui"}
 def _served() -> dict[str, Any]:
     container = build_container(Settings(storage_mode="memory", metadata_url="memory://"))
     app = create_app(container)
-    app.state["container"] = container
     with TestClient(app) as client:
         answer = client.get("/schema/openapi.json")
         assert answer.status_code == 200
