@@ -6,7 +6,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 
 from domain.errors import TooLarge
 
-__all__ = ["limited"]
+__all__ = ["limited", "read_limited"]
 
 
 async def limited(
@@ -20,3 +20,8 @@ async def limited(
         if seen > limit:
             raise error
         yield chunk
+
+
+async def read_limited(chunks: AsyncIterable[bytes], limit: int, error: TooLarge) -> bytes:
+    """Every byte of ``chunks`` at once, or ``error`` as soon as more than ``limit`` came."""
+    return b"".join([chunk async for chunk in limited(chunks, limit, error)])

@@ -61,6 +61,12 @@ class FormatSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 _S = TypeVar("_S", bound=FormatSettings)
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return usable or os.cpu_count() or 1
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything an operator can set. Defaults give a zero-config laptop start."""
 
@@ -182,16 +188,14 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         """The worker processes to run: ``workers``, or one per usable core for ``auto``."""
         if self.workers:
             return self.workers
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        return max(1, min(usable or os.cpu_count() or 1, 64))
+        return max(1, min(_usable_cores(), 64))
 
     @property
     def runtime_threads(self) -> int:
         """granian's I/O threads per worker: ``server_threads``, or two when cores allow."""
         if self.server_threads:
             return self.server_threads
-        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        return 2 if (usable or os.cpu_count() or 1) >= 2 else 1
+        return 2 if _usable_cores() >= 2 else 1
 
     @property
     def resolved_metadata_url(self) -> str:

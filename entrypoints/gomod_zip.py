@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, TooLarge
 from domain.gomod.gomodfile import parse_gomod
 from domain.gomod.grammar import check_major, check_path, parse_version
-from domain.gomod.modzip import check_file_path, excluded
+from domain.gomod.modzip import MAX_GO_MOD, check_file_path, excluded
 
 __all__ = ["build_zip", "check_source", "declared_module", "module_files"]
 
@@ -68,7 +68,11 @@ def declared_module(root: Path) -> str | None:
     gomod = root / "go.mod"
     if not gomod.is_file():
         return None
-    return parse_gomod(gomod.read_bytes()).module
+    with gomod.open("rb") as handle:
+        data = handle.read(MAX_GO_MOD + 1)  # the registry's own limit on a go.mod
+    if len(data) > MAX_GO_MOD:
+        raise TooLarge(f"{gomod} is larger than {MAX_GO_MOD} bytes", subject="gomod")
+    return parse_gomod(data).module
 
 
 def check_source(root: Path, module: str, version: str) -> None:

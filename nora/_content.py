@@ -14,9 +14,17 @@ from typing import Final, TypeAlias
 
 import anyio
 
+from domain.downloads import Download
 from domain.ports import BlobStore
 
-__all__ = ["CHUNK", "Content", "chunks_of", "filename_of", "read_blob", "stream_blob"]
+__all__ = [
+    "Content",
+    "chunks_of",
+    "download_chunks",
+    "filename_of",
+    "read_blob",
+    "stream_blob",
+]
 
 Content: TypeAlias = "str | os.PathLike[str] | bytes | AsyncIterable[bytes]"
 """A file's path, its bytes, or its bytes as async chunks."""
@@ -60,6 +68,21 @@ async def stream_blob(blobs: BlobStore, key: str) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         await reader.aclose()
+
+
+async def download_chunks(blobs: BlobStore, download: Download) -> AsyncIterator[bytes]:
+    """A download's bytes: stored ones by key, or its live upstream stream, closed however
+    the reading ends (an embedder that stops early must not hold the connection)."""
+    if download.key is not None:
+        async for chunk in stream_blob(blobs, download.key):
+            yield chunk
+        return
+    try:
+        if download.stream is not None:
+            async for chunk in download.stream:
+                yield chunk
+    finally:
+        await download.close()
 
 
 async def read_blob(blobs: BlobStore, key: str) -> bytes:

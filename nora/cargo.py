@@ -19,7 +19,7 @@ from domain.cargo.metadata import CrateVersion, IndexDep
 from domain.cargo.registry import Actor, CargoRegistry
 from domain.errors import NotFound
 from domain.packages import Package, PackageSummary, PackageVersion
-from nora._content import Content, chunks_of, stream_blob
+from nora._content import Content, chunks_of, download_chunks
 
 __all__ = ["Cargo", "CrateDependency", "CrateInfo", "CrateVersionInfo"]
 
@@ -225,12 +225,8 @@ class Cargo:
         """The ``.crate`` bytes chunk by chunk, as ``cargo`` downloads them (yanked too;
         from the upstream when one is configured and the crate is not hosted here)."""
         found = await self._cargo.download(name, version)
-        if found.key is not None:
-            async for chunk in stream_blob(self._cargo.blobs, found.key):
-                yield chunk
-        elif found.stream is not None:
-            async for chunk in found.stream:
-                yield chunk
+        async for chunk in download_chunks(self._cargo.blobs, found):
+            yield chunk
 
     async def _package(self, name: str) -> Package:
         return (await self._cargo.index.get(name)).package

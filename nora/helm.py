@@ -21,7 +21,7 @@ from domain.errors import NotFound
 from domain.helm.grammar import parse_name, parse_version
 from domain.helm.registry import HelmRegistry
 from domain.packages.index import Snapshot
-from nora._content import Content, chunks_of, stream_blob
+from nora._content import Content, chunks_of, download_chunks
 
 __all__ = ["Chart", "ChartVersion", "Helm"]
 
@@ -195,17 +195,8 @@ class Helm:
         """
         filename = f"{parse_name(name)}-{parse_version(version)}.tgz"
         download = await self._helm.chart_file(filename)
-        if download.key is not None:
-            async for chunk in stream_blob(self._helm.blobs, download.key):
-                yield chunk
-            return
-        if download.stream is None:  # pragma: no cover - a download is a key or a stream
-            raise NotFound(f"{filename} has no bytes to read", subject="file")
-        try:  # an upstream's bytes, cached while they are read
-            async for chunk in download.stream:
-                yield chunk
-        finally:
-            await download.close()
+        async for chunk in download_chunks(self._helm.blobs, download):
+            yield chunk
 
     async def delete(self, name: str, version: str) -> None:
         """Remove one version with its archive and provenance file.

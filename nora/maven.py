@@ -23,6 +23,7 @@ from domain.maven.registry import HOSTED, Listing, MavenFile, MavenRegistry
 from domain.maven.safexml import MAX_XML_BYTES, read_texts
 from domain.maven.version import version_key
 from domain.paths import DirEntry, PathEntry
+from domain.streams import read_limited
 from nora._content import Content, chunks_of, stream_blob
 
 __all__ = ["Maven", "MavenArtifact", "MavenFileInfo", "MavenVersion"]
@@ -141,16 +142,8 @@ def _check_pom(data: bytes, group_id: str, artifact_id: str, version: str) -> No
 
 
 async def _read_small(content: Content, limit: int, what: str) -> bytes:
-    data = bytearray()
-    async for chunk in chunks_of(content):
-        data += chunk
-        if len(data) > limit:
-            raise TooLarge(f"{what} is larger than {limit} bytes", subject=what)
-    return bytes(data)
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+    error = TooLarge(f"{what} is larger than {limit} bytes", subject=what)
+    return await read_limited(chunks_of(content), limit, error)
 
 
 class Maven:
@@ -239,7 +232,7 @@ class Maven:
             await self._maven.check_writable(pom_path)
         await self._maven.deploy(path, chunks_of(content), expected=expected)
         if pom_bytes is not None:
-            await self._maven.deploy(pom_path, _once(pom_bytes))
+            await self._maven.deploy(pom_path, chunks_of(pom_bytes))
         return _file(path, await self._maven.index.get(HOSTED, path))
 
     async def delete(self, group_id: str, artifact_id: str, version: str) -> list[str]:
@@ -379,7 +372,7 @@ class Maven:
             return stream_blob(self._maven.index.blobs, self._maven.index.blob_key(found.entry))
         if found.stream is not None:
             return found.stream
-        return _once(found.body or b"")
+        return chunks_of(found.body or b"")
 
     async def _children(self, directory: str) -> list[DirEntry]:
         items: list[DirEntry] = []

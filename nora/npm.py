@@ -19,7 +19,7 @@ from domain.npm.grammar import parse_name, semver_key
 from domain.npm.publish import tarball_filename
 from domain.npm.registry import NpmRegistry
 from domain.packages import Package, PackageVersion
-from nora._content import Content, chunks_of, stream_blob
+from nora._content import Content, chunks_of, download_chunks
 
 __all__ = ["Npm", "NpmPackage", "NpmVersion"]
 
@@ -232,9 +232,5 @@ class Npm:
         else:
             filename = _version(package, _entry(package, version)).filename
         download = await self._npm.tarball(npm_name.full, filename)
-        if download.key is not None:
-            async for chunk in stream_blob(self._npm.blobs, download.key):
-                yield chunk
-        elif download.stream is not None:
-            async for chunk in download.stream:
-                yield chunk
+        async for chunk in download_chunks(self._npm.blobs, download):
+            yield chunk

@@ -27,6 +27,7 @@ from domain.oci.grammar import Reference, parse_reference
 from domain.oci.manifests import MAX_MANIFEST_SIZE
 from domain.oci.registry import BlobSource
 from domain.oci.service import Page
+from domain.streams import read_limited
 from nora._content import Content, chunks_of, stream_blob
 
 __all__ = ["REF_NAME", "BlobInfo", "Descriptor", "Manifest", "ManifestInfo", "Oci", "Platform"]
@@ -222,12 +223,15 @@ class _Layout:
 
     async def _small(self, path: Path, limit: int, what: str) -> bytes:
         try:
-            size = (await anyio.Path(path).stat()).st_size
-            if size > limit:
-                raise TooLarge(f"{what} exceeds {limit} bytes", subject="layout")
-            return await anyio.Path(path).read_bytes()
+            # read past the limit by one byte, not the size stat gives: a file that grows,
+            # a FIFO or a device reports a size that says nothing of what it yields
+            async with await anyio.open_file(path, "rb") as handle:
+                data = await handle.read(limit + 1)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise _bad_layout(f"{self.root} is not an OCI image layout: no {what}") from None
+        if len(data) > limit:
+            raise TooLarge(f"{what} exceeds {limit} bytes", subject="layout")
+        return data
 
     async def _size(self, digest: Digest) -> int:
         try:
@@ -272,14 +276,8 @@ class _Layout:
 
 async def _bounded(content: Content, limit: int) -> bytes:
     """``content`` whole, or ``TooLarge`` past ``limit`` bytes (read no further)."""
-    parts: list[bytes] = []
-    seen = 0
-    async for chunk in chunks_of(content):
-        seen += len(chunk)
-        if seen > limit:
-            raise TooLarge(f"a manifest is limited to {limit} bytes", subject="manifest")
-        parts.append(chunk)
-    return b"".join(parts)
+    error = TooLarge(f"a manifest is limited to {limit} bytes", subject="manifest")
+    return await read_limited(chunks_of(content), limit, error)
 
 
 class Oci:

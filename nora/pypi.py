@@ -13,13 +13,12 @@ from typing import Any
 
 import msgspec
 
-from domain.downloads import Download
 from domain.errors import NotFound
 from domain.packages import Package, PackageFile, PackageVersion
 from domain.pypi.grammar import normalise, parse_filename, version_key
 from domain.pypi.metadata import kept_file_meta, kept_release_meta
 from domain.pypi.registry import PypiRegistry
-from nora._content import Content, chunks_of, filename_of, stream_blob
+from nora._content import Content, chunks_of, download_chunks, filename_of
 
 __all__ = ["PyPI", "PyPIFile", "PyPIProject", "PyPIRelease"]
 
@@ -124,15 +123,6 @@ def _fields(metadata: Mapping[str, str | Sequence[str]] | None) -> dict[str, lis
     if metadata is None:
         return None
     return {k: [v] if isinstance(v, str) else list(v) for k, v in metadata.items()}
-
-
-async def _bytes_of(pypi: PypiRegistry, download: Download) -> AsyncIterator[bytes]:
-    if download.key is not None:
-        async for chunk in stream_blob(pypi.blobs, download.key):
-            yield chunk
-    elif download.stream is not None:
-        async for chunk in download.stream:
-            yield chunk
 
 
 class PyPI:
@@ -252,7 +242,7 @@ class PyPI:
     async def stream(self, project: str, filename: str) -> AsyncIterator[bytes]:
         """A file's bytes, chunk by chunk."""
         download = await self._pypi.download(project, filename)
-        async for chunk in _bytes_of(self._pypi, download):
+        async for chunk in download_chunks(self._pypi.blobs, download):
             yield chunk
 
     async def yank(self, project: str, version: str, reason: str = "") -> PyPIRelease:

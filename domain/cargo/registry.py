@@ -48,6 +48,7 @@ from domain.packages import Package, PackageFile, PackageIndex, PackageVersion, 
 from domain.ports import BlobStore, Clock, MetadataStore
 from domain.proxy import PullThrough
 from domain.shadowing import hosted_unless, shadowed
+from domain.streams import limited
 from domain.uploads import UploadSessions
 
 __all__ = [
@@ -267,17 +268,12 @@ class CargoRegistry:
         )
 
         async def scanned() -> AsyncIterator[bytes]:
-            size = 0
             async for chunk in crate:
-                size += len(chunk)
-                if size > self._max_crate:
-                    raise TooLarge(
-                        f"crate exceeds the limit of {self._max_crate} bytes", subject="crate"
-                    )
                 scanner.feed(chunk)
                 yield chunk
 
-        staged = await self.index.stage(scanned())
+        too_large = TooLarge(f"crate exceeds the limit of {self._max_crate} bytes", subject="crate")
+        staged = await self.index.stage(limited(scanned(), self._max_crate, too_large))
         try:
             found = scanner.finish()
             if version is None:

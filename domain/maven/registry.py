@@ -56,6 +56,7 @@ from domain.paths import DirEntry, Listing, Overwrite, PathEntry, PathIndex, Rev
 from domain.ports import Clock, MetadataStore
 from domain.proxy import PullThrough
 from domain.shadowing import shadowed
+from domain.streams import read_limited
 from domain.uploads import UploadSessions
 
 __all__ = ["ALGORITHMS_KEPT", "HOSTED", "Listing", "MavenFile", "MavenRegistry"]
@@ -659,12 +660,9 @@ def _parse_quiet(path: str) -> MavenPath | None:
 
 
 async def _read(chunks: AsyncIterable[bytes], limit: int, what: str) -> bytes:
-    data = bytearray()
-    async for chunk in chunks:
-        data += chunk
-        if len(data) > limit:
-            raise TooLarge(f"{what} is larger than {limit} bytes", subject=what)
-    return bytes(data)
+    return await read_limited(
+        chunks, limit, TooLarge(f"{what} is larger than {limit} bytes", subject=what)
+    )
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
