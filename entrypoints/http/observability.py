@@ -192,6 +192,27 @@ def _write_access(fields: dict[str, Any]) -> None:
         os.write(2, msgspec.json.encode(line) + b"\n")
 
 
+def _announces_body(headers: Any) -> bool:
+    """Whether the request says a body follows (a length above zero, or chunks)."""
+    for name, value in headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
+def _closing(start: Any) -> Any:
+    """The response start with ``Connection: close`` added.
+
+    An answer given before the request body was read (a 413, 401 or 400 that
+    refuses it early) leaves the rest of that body on the wire. The server then
+    drops the connection, and a client that reused it would see its next request
+    fail; saying so in the response makes every client open a new one instead.
+    """
+    headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"connection"]
+    headers.append((b"connection", b"close"))
+    return {**start, "headers": headers}
+
+
 class ObservabilityMiddleware:
     """Counts, times and logs every HTTP request."""
 
@@ -204,18 +225,24 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        state = [500, 0, 0]  # status, bytes in, bytes out
+        state = [500, 0, 0, _announces_body(scope["headers"])]  # status, in, out, body unread
 
         async def counting_receive() -> Any:
             message = await receive()
             if message["type"] == "http.request":
                 state[1] += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    state[3] = False
+            else:
+                state[3] = False
             return message
 
         async def counting_send(message: Any) -> None:
             kind = message["type"]
             if kind == "http.response.start":
                 state[0] = message["status"]
+                if state[3]:
+                    message = _closing(message)
             elif kind == "http.response.body":
                 state[2] += len(message.get("body", b""))
             elif kind == "http.response.pathsend":
@@ -228,7 +255,7 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "<unmatched>"
             method = scope["method"]
-            status, received, sent = state
+            status, received, sent = state[0], state[1], state[2]
             key = (route, method, status)
             children = _CHILDREN.get(key)
             if children is None:

@@ -106,7 +106,10 @@ def test_hostile_pom_is_refused_and_not_stored(repo: httpx.Client) -> None:
 
 
 def test_oversized_checksum_is_refused(repo: httpx.Client) -> None:
-    assert repo.put(JAR + ".sha1", content=b"a" * 100_000).status_code == 413
+    response = repo.put(JAR + ".sha1", content=b"a" * 100_000)
+    assert response.status_code == 413
+    # refused before the body was read: the client must not reuse the connection
+    assert response.headers["connection"] == "close"
 
 
 def test_delete_needs_a_real_target(repo: httpx.Client) -> None:
