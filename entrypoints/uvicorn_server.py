@@ -9,15 +9,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
 import time
 from typing import Any, ClassVar
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from entrypoints.config import Settings, load_settings
+from entrypoints.http.pathsend import PATHSEND
 from entrypoints.server import MAX_HEADERS, TARGET, ConnectionLimits
 
 __all__ = ["BoundedHttpToolsProtocol", "run_uvicorn"]
@@ -140,7 +146,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(431, "Request header fields too large.")
         else:
             self._in_body = True
+            self.scope["extensions"] = _EXTENSIONS
             super().on_headers_complete()
+            if type(self.cycle) is RequestResponseCycle:
+                # the task that runs the app has not started yet: it will call this send
+                self.cycle.__class__ = SendfileCycle
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
@@ -202,6 +212,83 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if now - cls._last_refusal_log >= 10.0:
             cls._last_refusal_log = now
             _log.warning(message, *args)
+
+
+_EXTENSIONS: dict[str, Any] = {PATHSEND: {}}
+_STALL_SECONDS = 60.0
+"""A client that accepts no byte of a file for this long is dropped."""
+
+
+class SendfileCycle(RequestResponseCycle):
+    """uvicorn's request cycle that also sends whole files by ``sendfile(2)``.
+
+    The kernel moves the pages from the page cache to the socket: the bytes never
+    enter Python, and the event loop only waits for the socket to take more.
+    """
+
+    async def send(self, message: Any) -> None:
+        if message["type"] != PATHSEND:
+            await super().send(message)
+            return
+        if self.disconnected:
+            return
+        if not self.response_started or self.response_complete or self.chunked_encoding:
+            raise RuntimeError("pathsend needs a started response with a Content-Length")
+        length = self.expected_content_length
+        if self.scope["method"] != "HEAD" and length:
+            try:
+                await _sendfile(self.transport, message["path"], length)
+            except (OSError, EOFError):
+                # the client went away, or the file shrank: the response cannot end well
+                self.transport.close()
+                self.disconnected = True
+                return
+        self.expected_content_length = 0
+        await super().send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _sendfile(transport: asyncio.Transport, path: str, length: int) -> None:
+    """Write ``length`` bytes of the file at ``path`` to the transport's socket."""
+    loop = asyncio.get_running_loop()
+    while transport.get_write_buffer_size():  # the head must reach the socket first
+        if transport.is_closing():
+            raise ConnectionResetError("connection closed")
+        await asyncio.sleep(0.001)
+    sock = transport.get_extra_info("socket")
+    # a descriptor of our own: uvloop refuses to watch one its transport owns
+    out = os.dup(sock.fileno())
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            offset = 0
+            while offset < length:
+                try:
+                    sent = os.sendfile(out, fd, offset, length - offset)
+                except BlockingIOError:
+                    await _writable(loop, out)
+                    continue
+                if sent == 0:
+                    raise EOFError(f"{path} is shorter than its Content-Length")
+                offset += sent
+        finally:
+            os.close(fd)
+    finally:
+        os.close(out)
+
+
+def _settle(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    """Wait until the socket takes more bytes; a stalled client raises TimeoutError."""
+    ready = loop.create_future()
+    loop.add_writer(fd, _settle, ready)
+    try:
+        await asyncio.wait_for(ready, _STALL_SECONDS)
+    finally:
+        loop.remove_writer(fd)
 
 
 def run_uvicorn(settings: Settings, limits: ConnectionLimits) -> int:

@@ -1,9 +1,10 @@
 """Whole local files handed to the ASGI server to send (the ``http.response.pathsend`` extension).
 
-With it the bytes never enter Python: the server reads the file and writes the
-socket itself, off the event loop and the GIL. Servers that offer it say so in
-``scope["extensions"]`` (granian does; uvicorn does not); everyone else gets
-the streamed response the caller builds instead.
+With it the bytes never enter Python: the server moves them from the file to
+the socket itself (granian on its I/O threads; NORA's uvicorn protocol with
+``sendfile(2)``, see :mod:`entrypoints.uvicorn_server`). Servers that offer it
+say so in ``scope["extensions"]``; everyone else gets the streamed response the
+caller builds instead.
 """
 
 from __future__ import annotations

@@ -1,0 +1,112 @@
+"""sendfile(2) under uvicorn: every byte arrives past a full socket buffer, and a file
+shorter than promised or a reader that left ends in an error, never a hang."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+from typing import cast
+
+import pytest
+import uvloop
+
+from entrypoints import uvicorn_server
+from entrypoints.uvicorn_server import _sendfile
+
+
+class _Keep(asyncio.Protocol):
+    def __init__(self, made: asyncio.Future[asyncio.Transport]) -> None:
+        self.made = made
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.made.set_result(cast(asyncio.Transport, transport))  # uvloop's is not a subclass
+
+
+async def _pair() -> tuple[asyncio.Transport, socket.socket]:
+    """A server-side uvloop transport and the blocking client socket it talks to."""
+    loop = asyncio.get_running_loop()
+    made: asyncio.Future[asyncio.Transport] = loop.create_future()
+    server = await loop.create_server(lambda: _Keep(made), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    transport = await made
+    server.close()
+    return transport, client
+
+
+async def _read(client: socket.socket, count: int, pause: float) -> bytes:
+    got = bytearray()
+    while len(got) < count:
+        chunk = await asyncio.to_thread(client.recv, 1 << 16)
+        if not chunk:
+            break
+        got += chunk
+        await asyncio.sleep(pause)
+    return bytes(got)
+
+
+def _run(coroutine_function):  # type: ignore[no-untyped-def]
+    return uvloop.run(coroutine_function())
+
+
+def test_a_slow_reader_gets_every_byte_after_the_head(tmp_path: Path) -> None:
+    data = os.urandom(8 * 1024 * 1024 + 3)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+
+    async def main() -> bytes:
+        transport, client = await _pair()
+        with client:
+            transport.write(b"HEAD\n")  # a head written just before, as uvicorn does
+            reading = asyncio.create_task(_read(client, len(data) + 5, 0.0005))
+            await _sendfile(transport, str(path), len(data))
+            transport.close()
+            return await reading
+
+    assert _run(main) == b"HEAD\n" + data
+
+
+def test_a_file_shorter_than_promised_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "short"
+    path.write_bytes(b"x" * 10)
+
+    async def main() -> None:
+        transport, client = await _pair()
+        with client:
+            with pytest.raises(EOFError):
+                await _sendfile(transport, str(path), 11)
+            transport.close()
+
+    _run(main)
+
+
+def test_a_reader_that_left_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(os.urandom(32 * 1024 * 1024))
+
+    async def main() -> None:
+        transport, client = await _pair()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        client.close()  # reset: the kernel refuses further bytes
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            await _sendfile(transport, str(path), 32 * 1024 * 1024)
+        transport.close()
+
+    _run(main)
+
+
+def test_a_reader_that_stalls_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uvicorn_server, "_STALL_SECONDS", 0.2)
+    path = tmp_path / "blob"
+    path.write_bytes(b"\0" * (64 * 1024 * 1024))
+
+    async def main() -> None:
+        transport, client = await _pair()
+        with client:  # connected, never reading
+            with pytest.raises(TimeoutError):
+                await _sendfile(transport, str(path), 64 * 1024 * 1024)
+            transport.close()
+
+    _run(main)
