@@ -117,8 +117,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Seconds a request body may pause between chunks before the request is dropped (408)."""
     workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 1
     """Server worker processes sharing the same data; ``auto`` (0) means one per core."""
-    server: Literal["uvicorn", "granian"] = "granian"
-    """ASGI server that runs the app."""
+    server: Literal["uvicorn", "granian"] = "uvicorn"
+    """ASGI server that runs the app: uvicorn (one process, files by sendfile) or granian."""
     server_threads: Annotated[int, msgspec.Meta(ge=0, le=16)] = 0
     """Threads of granian's I/O runtime in each worker, which read files and write sockets
     beside the Python thread; 0 (auto): two on a machine with two or more cores."""

@@ -4,8 +4,9 @@ Every download of every format goes through :func:`send_download`, which
 answers ``If-None-Match``
 (304), HEAD, ``Range``/``If-Range`` (206/416) and then picks:
 
-- the server's ``http.response.pathsend`` (granian) for a whole local file:
-  the bytes never enter Python;
+- the server's ``http.response.pathsend`` for a whole local file (granian's
+  file sender, or ``sendfile(2)`` in NORA's uvicorn protocol): the bytes never
+  enter Python;
 - a file of at most ``_KEEP`` bytes (metadata files, small packages), from
   any store, kept in memory after its first read:
   blobs are content-addressed, so a copy never goes stale, and a delete is
