@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import signal
+import socket
 import time
 from typing import Any, ClassVar
 
@@ -23,7 +24,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from uvicorn.server import ServerState
 
 from entrypoints.config import Settings, load_settings
-from entrypoints.http.pathsend import PATHSEND
+from entrypoints.http.pathsend import FILE_FOLLOWS, PATHSEND
 from entrypoints.server import MAX_HEADERS, TARGET, ConnectionLimits
 
 __all__ = ["BoundedHttpToolsProtocol", "run_uvicorn"]
@@ -146,7 +147,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(431, "Request header fields too large.")
         else:
             self._in_body = True
-            self.scope["extensions"] = _EXTENSIONS
+            self.scope["extensions"] = {PATHSEND: {}}
             super().on_headers_complete()
             if type(self.cycle) is RequestResponseCycle:
                 # the task that runs the app has not started yet: it will call this send
@@ -214,7 +215,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             _log.warning(message, *args)
 
 
-_EXTENSIONS: dict[str, Any] = {PATHSEND: {}}
 _STALL_SECONDS = 60.0
 """A client that accepts no byte of a file for this long is dropped."""
 
@@ -223,57 +223,111 @@ class SendfileCycle(RequestResponseCycle):
     """uvicorn's request cycle that also sends whole files by ``sendfile(2)``.
 
     The kernel moves the pages from the page cache to the socket: the bytes never
-    enter Python, and the event loop only waits for the socket to take more.
+    enter Python, and the event loop only waits for the socket to take more. The
+    response head is held back and written with ``MSG_MORE``, so it leaves in the
+    same segment as the file's first bytes instead of a small one of its own.
     """
 
+    _file_head: Any = None
+    """The start of a response whose body is a file, not yet written."""
+
     async def send(self, message: Any) -> None:
-        if message["type"] != PATHSEND:
+        kind = message["type"]
+        if kind == "http.response.start" and message.get(FILE_FOLLOWS) and not self.disconnected:
+            if self.response_started or self.scope["method"] == "HEAD":
+                await super().send(message)  # uvicorn's own checks and errors
+            else:
+                self._file_head = message
+            return
+        held, self._file_head = self._file_head, None
+        if kind != PATHSEND:
+            if held is not None:
+                await super().send(held)
             await super().send(message)
             return
         if self.disconnected:
             return
+        head = b""
+        if held is not None:
+            head = await self._head_bytes(held)
         if not self.response_started or self.response_complete or self.chunked_encoding:
             raise RuntimeError("pathsend needs a started response with a Content-Length")
         length = self.expected_content_length
-        if self.scope["method"] != "HEAD" and length:
+        if self.scope["method"] != "HEAD" and (length or head):
             try:
-                await _sendfile(self.transport, message["path"], length)
+                await _sendfile(self.transport, message["path"], length, head)
             except (OSError, EOFError):
                 # the client went away, or the file shrank: the response cannot end well
                 self.transport.close()
                 self.disconnected = True
                 return
+            except asyncio.CancelledError:  # shutdown timed out: the body is cut short
+                self.transport.close()
+                self.disconnected = True
+                raise
         self.expected_content_length = 0
         await super().send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    async def _head_bytes(self, start: Any) -> bytes:
+        """The status line and headers uvicorn would write for ``start``, captured."""
+        transport, capture = self.transport, _Capture()
+        self.transport = capture  # type: ignore[assignment]
+        try:
+            await super().send(start)
+        finally:
+            self.transport = transport
+        return b"".join(capture.chunks)
 
-async def _sendfile(transport: asyncio.Transport, path: str, length: int) -> None:
-    """Write ``length`` bytes of the file at ``path`` to the transport's socket."""
+
+class _Capture:
+    """Stands in for the transport while uvicorn writes a response head."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def close(self) -> None:
+        raise RuntimeError("a response head closed the connection")
+
+
+async def _sendfile(
+    transport: asyncio.Transport, path: str, length: int, head: bytes = b""
+) -> None:
+    """Write ``head``, then ``length`` bytes of the file at ``path``, to the transport's socket."""
     loop = asyncio.get_running_loop()
-    while transport.get_write_buffer_size():  # the head must reach the socket first
+    deadline, pause = loop.time() + _STALL_SECONDS, 0.001
+    while transport.get_write_buffer_size():  # what is queued must reach the socket first
         if transport.is_closing():
-            raise ConnectionResetError("connection closed")
-        await asyncio.sleep(0.001)
-    sock = transport.get_extra_info("socket")
+            break
+        if loop.time() > deadline:
+            raise TimeoutError("the client took none of the queued bytes")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    if transport.is_closing():  # an error answer closed it: not one byte more
+        raise ConnectionResetError("connection closed")
     # a descriptor of our own: uvloop refuses to watch one its transport owns
-    out = os.dup(sock.fileno())
-    try:
+    with socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno())) as out:
+        while head:
+            try:
+                head = head[out.send(head, socket.MSG_MORE) :]
+            except BlockingIOError:
+                await _writable(loop, out.fileno(), transport)
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             offset = 0
             while offset < length:
                 try:
-                    sent = os.sendfile(out, fd, offset, length - offset)
+                    sent = os.sendfile(out.fileno(), fd, offset, length - offset)
                 except BlockingIOError:
-                    await _writable(loop, out)
+                    await _writable(loop, out.fileno(), transport)
                     continue
                 if sent == 0:
                     raise EOFError(f"{path} is shorter than its Content-Length")
                 offset += sent
         finally:
             os.close(fd)
-    finally:
-        os.close(out)
 
 
 def _settle(ready: asyncio.Future[None]) -> None:
@@ -281,14 +335,17 @@ def _settle(ready: asyncio.Future[None]) -> None:
         ready.set_result(None)
 
 
-async def _writable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    """Wait until the socket takes more bytes; a stalled client raises TimeoutError."""
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int, transport: asyncio.Transport) -> None:
+    """Wait until the socket takes more bytes; a stalled client raises TimeoutError, a
+    connection closed meanwhile (shutdown, a refusal) ConnectionResetError."""
     ready = loop.create_future()
     loop.add_writer(fd, _settle, ready)
     try:
         await asyncio.wait_for(ready, _STALL_SECONDS)
     finally:
         loop.remove_writer(fd)
+    if transport.is_closing():
+        raise ConnectionResetError("connection closed")
 
 
 def run_uvicorn(settings: Settings, limits: ConnectionLimits) -> int:

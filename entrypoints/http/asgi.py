@@ -19,7 +19,11 @@ __all__ = ["build_asgi", "create"]
 def build_asgi(container: Container) -> Any:
     """Wrap the app for ``container`` with metrics and access logging."""
     settings = container.settings()
-    return ObservabilityMiddleware(create_app(container), access_log=settings.access_log)
+    return ObservabilityMiddleware(
+        create_app(container),
+        access_log=settings.access_log,
+        close_unread=settings.server == "granian",
+    )
 
 
 def create() -> Any:

@@ -201,13 +201,7 @@ def _announces_body(headers: Any) -> bool:
 
 
 def _closing(start: Any) -> Any:
-    """The response start with ``Connection: close`` added.
-
-    An answer given before the request body was read (a 413, 401 or 400 that
-    refuses it early) leaves the rest of that body on the wire. The server then
-    drops the connection, and a client that reused it would see its next request
-    fail; saying so in the response makes every client open a new one instead.
-    """
+    """The response start with ``Connection: close`` added."""
     headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"connection"]
     headers.append((b"connection", b"close"))
     return {**start, "headers": headers}
@@ -216,16 +210,26 @@ def _closing(start: Any) -> Any:
 class ObservabilityMiddleware:
     """Counts, times and logs every HTTP request."""
 
-    def __init__(self, app: Any, *, access_log: bool = True) -> None:
+    def __init__(self, app: Any, *, access_log: bool = True, close_unread: bool = False) -> None:
         self.app = app
         self.access_log = access_log
+        self.close_unread = close_unread
+        """Say ``Connection: close`` on an answer given before the request body was read.
+
+        For a server that drops such a connection (granian) instead of reading and
+        discarding the rest of the body (uvicorn): a client that reused it would see
+        its next request fail, so the response tells every client to open a new one.
+        Where the server keeps the connection, closing it would only make the kernel
+        reset a client still sending its body, before it reads the answer.
+        """
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        state = [500, 0, 0, _announces_body(scope["headers"])]  # status, in, out, body unread
+        unread = self.close_unread and _announces_body(scope["headers"])
+        state = [500, 0, 0, unread]  # status, bytes in, bytes out, body unread
 
         async def counting_receive() -> Any:
             message = await receive()

@@ -18,9 +18,12 @@ from litestar.response.base import ASGIResponse
 if TYPE_CHECKING:
     from litestar.types import Receive, Send
 
-__all__ = ["PATHSEND", "PathSend", "supports_pathsend"]
+__all__ = ["FILE_FOLLOWS", "PATHSEND", "PathSend", "supports_pathsend"]
 
 PATHSEND: Final = "http.response.pathsend"
+FILE_FOLLOWS: Final = "nora.file_follows"
+"""Marks a response start whose body is a pathsend: a server may hold the head and send
+it with the file's first bytes (one segment instead of two). Others ignore the key."""
 
 
 def supports_pathsend(scope: Any) -> bool:
@@ -35,6 +38,15 @@ class _ASGIPathSend(ASGIResponse):
     def __init__(self, path: Path, *, headers: dict[str, str], status_code: int) -> None:
         super().__init__(headers=headers, status_code=status_code, media_type=None)
         self.path = path
+
+    async def start_response(self, send: Send) -> None:
+        event: Any = {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self.encode_headers(),
+            FILE_FOLLOWS: True,
+        }
+        await send(event)
 
     async def send_body(self, send: Send, receive: Receive) -> None:
         message: Any = {"type": PATHSEND, "path": str(self.path)}

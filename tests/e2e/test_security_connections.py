@@ -242,3 +242,57 @@ def test_forwarded_for_from_loopback_is_not_believed(
         for i in range(1, 5)
     ]
     assert statuses == [401, 401, 401, 429]
+
+
+def _response_head(sock: socket.socket) -> bytes:
+    """The head of the next response; its body (by Content-Length) is read and dropped."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_a_body_refused_before_it_is_read(
+    start_nora: Callable[..., NoraProcess], kind: str
+) -> None:
+    """A 413 on the Content-Length alone: uvicorn reads and drops the rest of the body and
+    keeps the connection; granian drops the connection, so its answer says so."""
+    server = start_nora(env=limits_env(kind))
+    url = httpx.URL(server.url)
+    size = 8 * 1024 * 1024
+    put = (
+        b"PUT /maven2/com/acme/big/1.0/big-1.0.jar.sha1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Length: %d\r\n\r\n" % size
+    )
+    with socket.create_connection((url.host, url.port), timeout=30) as sock:
+        if kind == "uvicorn":
+            sock.sendall(put + b"a" * size)  # every byte is accepted: no reset
+        else:
+            sock.sendall(put + b"a" * 65536)
+        head = _response_head(sock).lower()
+        assert head.startswith(b"http/1.1 413"), head[:80]
+        if kind == "uvicorn":
+            assert b"connection: close" not in head
+            sock.sendall(HEAD + b"\r\n")
+            assert _response_head(sock).startswith(b"HTTP/1.1 200")
+        else:
+            assert b"connection: close" in head
+    assert health(server) == 200

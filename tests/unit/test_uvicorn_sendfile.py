@@ -68,6 +68,23 @@ def test_a_slow_reader_gets_every_byte_after_the_head(tmp_path: Path) -> None:
     assert _run(main) == b"HEAD\n" + data
 
 
+def test_a_held_head_leaves_before_the_file(tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(data)
+
+    async def main() -> bytes:
+        transport, client = await _pair()
+        with client:
+            reading = asyncio.create_task(_read(client, len(head) + len(data), 0.0))
+            await _sendfile(transport, str(path), len(data), head)
+            transport.close()
+            return await reading
+
+    assert _run(main) == head + data
+
+
 def test_a_file_shorter_than_promised_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "short"
     path.write_bytes(b"x" * 10)
@@ -108,5 +125,41 @@ def test_a_reader_that_stalls_is_dropped(tmp_path: Path, monkeypatch: pytest.Mon
             with pytest.raises(TimeoutError):
                 await _sendfile(transport, str(path), 64 * 1024 * 1024)
             transport.close()
+
+    _run(main)
+
+
+def test_a_closing_connection_gets_no_byte_of_the_file(tmp_path: Path) -> None:
+    """An error answer closed it (a bad pipelined request): the file must not follow."""
+    path = tmp_path / "blob"
+    path.write_bytes(b"secret" * 1000)
+
+    async def main() -> bytes:
+        transport, client = await _pair()
+        with client:
+            transport.write(b"400 answer")
+            transport.close()
+            with pytest.raises(ConnectionResetError):
+                await _sendfile(transport, str(path), 6000, b"HTTP/1.1 200 OK\r\n\r\n")
+            return await _read(client, 1 << 20, 0.0)
+
+    assert _run(main) == b"400 answer"
+
+
+def test_queued_bytes_the_client_never_takes_time_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(uvicorn_server, "_STALL_SECONDS", 0.3)
+    path = tmp_path / "blob"
+    path.write_bytes(b"x" * 10)
+
+    async def main() -> None:
+        transport, client = await _pair()
+        with client:  # connected, never reading
+            transport.write(b"\0" * (64 * 1024 * 1024))
+            assert transport.get_write_buffer_size() > 0
+            with pytest.raises(TimeoutError):
+                await _sendfile(transport, str(path), 10)
+            transport.abort()
 
     _run(main)

@@ -1,4 +1,5 @@
-"""The observability wrapper: an answer given before the body was read closes the connection."""
+"""The observability wrapper: under a server that drops a connection whose request body was
+not read (granian), an answer given before the body was read says Connection: close."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def _scope(method: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
 
 
 async def _run(
-    app: Any, scope: dict[str, Any], chunks: list[dict[str, Any]]
+    app: Any, scope: dict[str, Any], chunks: list[dict[str, Any]], *, close_unread: bool = True
 ) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
 
@@ -26,7 +27,8 @@ async def _run(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await ObservabilityMiddleware(app, access_log=False)(scope, receive, send)
+    middleware = ObservabilityMiddleware(app, access_log=False, close_unread=close_unread)
+    await middleware(scope, receive, send)
     return sent
 
 
@@ -77,4 +79,13 @@ async def test_a_request_without_a_body_keeps_the_connection(
     headers: list[tuple[bytes, bytes]],
 ) -> None:
     sent = await _run(_answering(404, reads=0), _scope("GET", headers), [])
+    assert _connection(sent) == [b"keep-alive"]
+
+
+async def test_a_server_that_drains_the_body_keeps_the_connection() -> None:
+    """uvicorn reads and drops the rest: closing would reset a client still sending."""
+    scope = _scope("PUT", [(b"content-length", b"10")])
+    sent = await _run(
+        _answering(413, reads=0), scope, [_part(b"x" * 10, False)], close_unread=False
+    )
     assert _connection(sent) == [b"keep-alive"]
