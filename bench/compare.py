@@ -831,12 +831,19 @@ class NoraConfig:
         return " ".join(f"{k}={v}" for k, v in self.env.items()) or "no settings"
 
 
+SERVER_ENV_PREFIXES = ("NORA_", "MALLOC_", "PYTHON")
+"""What a configuration may set: NORA's settings, glibc's allocator and Python's own knobs."""
+
+
 def parse_env(items: Sequence[str]) -> dict[str, str]:
     env = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.startswith("NORA_"):
-            raise argparse.ArgumentTypeError(f"expected NORA_NAME=value, got {item!r}")
+        if not sep or not key.startswith(SERVER_ENV_PREFIXES):
+            raise argparse.ArgumentTypeError(
+                f"expected NAME=value with NAME starting {' or '.join(SERVER_ENV_PREFIXES)},"
+                f" got {item!r}"
+            )
         env[key] = value
     return env
 
