@@ -72,6 +72,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = False
         self._in_body = False
         """Between a head and the end of its body: bytes then are body, never a next head."""
+        self._drain_timer: asyncio.TimerHandle | None = None
+        """While the rest of an already answered body is read and dropped."""
 
     # connection events
 
@@ -85,6 +87,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        self._stop_drain_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -155,12 +158,37 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
+            if self._drain_timer is not None:  # the rest of an answered body: keep it coming
+                self._stop_drain_timer()
+                self._start_drain_timer()
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._in_body = False
-        if not self._refused:
-            super().on_message_complete()
+        self._stop_drain_timer()
+        if self._refused:
+            return
+        super().on_message_complete()
+        cycle = self.cycle
+        if (
+            cycle is not None
+            and cycle.response_complete
+            and self.timeout_keep_alive_task is None
+            and not self.pipeline
+            and not self.transport.is_closing()
+        ):
+            # answered before its body ended: the bytes that followed cancelled uvicorn's
+            # keep-alive timer, and nothing would arm it again
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._in_body and not self.transport.is_closing():
+            # answered before the body ended (an early 413, 401): uvicorn reads and drops
+            # the rest, which must keep arriving like a head does, or the connection closes
+            self._start_drain_timer()
 
     # helpers
 
@@ -174,6 +202,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def _start_drain_timer(self) -> None:
+        self._drain_timer = self.loop.call_later(self._limits.header_timeout, self._drain_timed_out)
+
+    def _stop_drain_timer(self) -> None:
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+            self._drain_timer = None
+
+    def _drain_timed_out(self) -> None:
+        self._drain_timer = None
+        self._refused = True
+        self.transport.close()
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -233,11 +274,22 @@ class SendfileCycle(RequestResponseCycle):
 
     async def send(self, message: Any) -> None:
         kind = message["type"]
-        if kind == "http.response.start" and message.get(FILE_FOLLOWS) and not self.disconnected:
-            if self.response_started or self.scope["method"] == "HEAD":
-                await super().send(message)  # uvicorn's own checks and errors
-            else:
+        if kind == "http.response.start":
+            if self._file_head is not None:
+                if message.get(FILE_FOLLOWS):
+                    raise RuntimeError("a second response start")
+                # not one byte of the held start is on the wire: uvicorn's 500 for an
+                # app that failed before its file replaces it cleanly
+                self._file_head = None
+            elif (
+                message.get(FILE_FOLLOWS)
+                and not self.disconnected
+                and not self.response_started
+                and self.scope["method"] != "HEAD"
+            ):
                 self._file_head = message
+                return
+            await super().send(message)
             return
         held, self._file_head = self._file_head, None
         if kind != PATHSEND:
@@ -250,6 +302,8 @@ class SendfileCycle(RequestResponseCycle):
         head = b""
         if held is not None:
             head = await self._head_bytes(held)
+            if self.disconnected:  # the client left while earlier bytes drained
+                return
         if not self.response_started or self.response_complete or self.chunked_encoding:
             raise RuntimeError("pathsend needs a started response with a Content-Length")
         length = self.expected_content_length
@@ -257,7 +311,8 @@ class SendfileCycle(RequestResponseCycle):
             try:
                 await _sendfile(self.transport, message["path"], length, head)
             except (OSError, EOFError):
-                # the client went away, or the file shrank: the response cannot end well
+                # the client went away, or the file shrank or vanished: the response
+                # cannot end well (and with a held head, not one byte of it was sent)
                 self.transport.close()
                 self.disconnected = True
                 return
@@ -297,25 +352,17 @@ async def _sendfile(
 ) -> None:
     """Write ``head``, then ``length`` bytes of the file at ``path``, to the transport's socket."""
     loop = asyncio.get_running_loop()
-    deadline, pause = loop.time() + _STALL_SECONDS, 0.001
-    while transport.get_write_buffer_size():  # what is queued must reach the socket first
-        if transport.is_closing():
-            break
-        if loop.time() > deadline:
-            raise TimeoutError("the client took none of the queued bytes")
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.05)
-    if transport.is_closing():  # an error answer closed it: not one byte more
-        raise ConnectionResetError("connection closed")
-    # a descriptor of our own: uvloop refuses to watch one its transport owns
-    with socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno())) as out:
-        while head:
-            try:
-                head = head[out.send(head, socket.MSG_MORE) :]
-            except BlockingIOError:
-                await _writable(loop, out.fileno(), transport)
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # before any byte: a vanished file sends none
+    try:
+        await _drained(loop, transport)
+        # a descriptor of our own: uvloop refuses to watch one its transport owns
+        with socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno())) as out:
+            out.setblocking(False)
+            while head:
+                try:
+                    head = head[out.send(head, socket.MSG_MORE) :]
+                except BlockingIOError:
+                    await _writable(loop, out.fileno(), transport)
             offset = 0
             while offset < length:
                 try:
@@ -326,8 +373,30 @@ async def _sendfile(
                 if sent == 0:
                     raise EOFError(f"{path} is shorter than its Content-Length")
                 offset += sent
-        finally:
-            os.close(fd)
+    finally:
+        os.close(fd)
+
+
+async def _drained(loop: asyncio.AbstractEventLoop, transport: asyncio.Transport) -> None:
+    """Wait until what the transport queued (an earlier response) has reached the socket.
+
+    Rare: the socket was full. Polled with a growing pause; a client that takes none
+    of the queued bytes for the stall limit raises TimeoutError, a closing transport
+    (an error answer, shutdown) ConnectionResetError: not one byte more goes out.
+    """
+    queued = transport.get_write_buffer_size()
+    deadline, pause = loop.time() + _STALL_SECONDS, 0.001
+    while queued and not transport.is_closing():
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
+        now_queued = transport.get_write_buffer_size()
+        if now_queued < queued:  # progress: the stall limit starts again
+            deadline, pause = loop.time() + _STALL_SECONDS, 0.001
+        elif loop.time() > deadline:
+            raise TimeoutError("the client took none of the queued bytes")
+        queued = now_queued
+    if transport.is_closing():
+        raise ConnectionResetError("connection closed")
 
 
 def _settle(ready: asyncio.Future[None]) -> None:

@@ -158,3 +158,17 @@ def test_queued_bytes_the_client_never_takes_time_out(
             transport.abort()
 
     _run(main)
+
+
+def test_a_vanished_file_sends_not_even_the_head(tmp_path: Path) -> None:
+    """Collected between the lookup and the send: the client gets a close, not half a 200."""
+
+    async def main() -> bytes:
+        transport, client = await _pair()
+        with client:
+            with pytest.raises(FileNotFoundError):
+                await _sendfile(transport, str(tmp_path / "gone"), 10, b"HTTP/1.1 200 OK\r\n\r\n")
+            transport.close()
+            return await _read(client, 1 << 20, 0.0)
+
+    assert _run(main) == b""
