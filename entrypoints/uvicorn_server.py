@@ -74,6 +74,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """Between a head and the end of its body: bytes then are body, never a next head."""
         self._drain_timer: asyncio.TimerHandle | None = None
         """While the rest of an already answered body is read and dropped."""
+        self._drain_seen = 0.0
+        """Loop time of the last chunk of that body."""
 
     # connection events
 
@@ -116,6 +118,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         if self._refused:
             return
+        # a keep-alive timer armed when an early-answered body ended, in the same read
+        # as this head, must not cut this request off
+        self._unset_keepalive_if_required()
         super().on_message_begin()
         self._began = True
         self._message_bytes = self._url_bytes = self._header_count = 0
@@ -159,8 +164,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         if not self._refused:
             if self._drain_timer is not None:  # the rest of an answered body: keep it coming
-                self._stop_drain_timer()
-                self._start_drain_timer()
+                self._drain_seen = self.loop.time()
             super().on_body(body)
 
     def on_message_complete(self) -> None:
@@ -185,7 +189,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self._in_body and not self.transport.is_closing():
+        cycle = self.cycle  # the latest request's: a pipelined one may still be running
+        if (
+            self._in_body
+            and cycle is not None
+            and cycle.response_complete
+            and not self.transport.is_closing()
+        ):
             # answered before the body ended (an early 413, 401): uvicorn reads and drops
             # the rest, which must keep arriving like a head does, or the connection closes
             self._start_drain_timer()
@@ -204,6 +214,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._head_timer = None
 
     def _start_drain_timer(self) -> None:
+        self._drain_seen = self.loop.time()
         self._drain_timer = self.loop.call_later(self._limits.header_timeout, self._drain_timed_out)
 
     def _stop_drain_timer(self) -> None:
@@ -212,6 +223,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._drain_timer = None
 
     def _drain_timed_out(self) -> None:
+        left = self._drain_seen + self._limits.header_timeout - self.loop.time()
+        if left > 0:  # a chunk came meanwhile: wait for the gap after it
+            self._drain_timer = self.loop.call_later(left, self._drain_timed_out)
+            return
         self._drain_timer = None
         self._refused = True
         self.transport.close()
@@ -391,7 +406,7 @@ async def _drained(loop: asyncio.AbstractEventLoop, transport: asyncio.Transport
         pause = min(pause * 2, 0.05)
         now_queued = transport.get_write_buffer_size()
         if now_queued < queued:  # progress: the stall limit starts again
-            deadline, pause = loop.time() + _STALL_SECONDS, 0.001
+            deadline = loop.time() + _STALL_SECONDS
         elif loop.time() > deadline:
             raise TimeoutError("the client took none of the queued bytes")
         queued = now_queued

@@ -4,6 +4,7 @@ read and dropped under a deadline, after which the connection idles like any oth
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -36,6 +37,34 @@ def _app(blob: Path) -> Any:
             start = {"type": "http.response.start", "status": 413, "headers": []}
             await send({**start, "headers": [(b"content-length", b"3")]})
             await send({"type": "http.response.body", "body": b"big"})
+            return
+        if path == "/slow":  # answers after longer than the keep-alive timeout
+            await asyncio.sleep(2 * TIMEOUT)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"2")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"ok"})
+            return
+        if path == "/slowread":  # reads its body only after longer than the header timeout
+            await asyncio.sleep(2 * TIMEOUT)
+            received, more = 0, True
+            while more:
+                message = await receive()
+                received += len(message.get("body", b""))
+                more = message.get("more_body", False)
+            body = str(received).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 201,
+                    "headers": [(b"content-length", b"%d" % len(body))],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
             return
         length = (b"content-length", str(size).encode())
         await send(
@@ -162,3 +191,33 @@ def test_a_client_that_stops_sending_an_answered_body_is_closed(
         sock.sendall(b"a" * 1000)  # some of the rest, then the client stalls
         sock.settimeout(10 * TIMEOUT)
         assert _closed(reader)  # 199,000 bytes never come: the drain deadline closes it
+
+
+def test_a_request_in_the_same_read_as_a_dropped_body_is_not_cut_off(
+    server: tuple[int, bytes],
+) -> None:
+    """The keep-alive timer armed when the dropped body ends must not outlive the next head."""
+    port, _ = server
+    with _connect(port) as sock, sock.makefile("rb") as reader:
+        sock.sendall(b"PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        assert _response(reader)[0].startswith(b"http/1.1 413")
+        sock.sendall(b"a" * 1000 + b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, body = _response(reader)
+        assert (head[:12], body) == (b"http/1.1 200", b"ok")
+
+
+def test_a_pipelined_upload_behind_a_download_is_not_drained(server: tuple[int, bytes]) -> None:
+    """The first response ending must not put the next request's body under the drain limit."""
+    port, data = server
+    size = 1_000_000
+    with _connect(port) as sock, sock.makefile("rb") as reader:
+        sock.sendall(
+            b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"PUT /slowread HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+            % size
+            + b"b" * 200_000
+        )
+        assert _response(reader)[1] == data
+        sock.sendall(b"b" * (size - 200_000))
+        head, body = _response(reader)
+        assert (head[:12], body) == (b"http/1.1 201", str(size).encode())
