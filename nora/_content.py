@@ -16,6 +16,7 @@ import anyio
 
 from domain.downloads import Download
 from domain.ports import BlobStore
+from domain.streams import stream_blob
 
 __all__ = [
     "Content",
@@ -58,16 +59,6 @@ def filename_of(content: Content, filename: str | None) -> str:
     if isinstance(content, str | os.PathLike):
         return Path(content).name
     raise TypeError("filename is required when content is not a path")
-
-
-async def stream_blob(blobs: BlobStore, key: str) -> AsyncIterator[bytes]:
-    """A stored blob's bytes, chunk by chunk."""
-    reader = await blobs.open(key)
-    try:
-        async for chunk in reader:
-            yield chunk
-    finally:
-        await reader.aclose()
 
 
 async def download_chunks(blobs: BlobStore, download: Download) -> AsyncIterator[bytes]:

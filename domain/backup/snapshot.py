@@ -34,6 +34,7 @@ from domain.backup.model import (
 )
 from domain.errors import NotFound, Permanent
 from domain.ports import BlobInfo, BlobStore, Clock, MetadataStore
+from domain.streams import stream_blob
 
 __all__ = ["BackupTarget", "backup"]
 
@@ -277,10 +278,6 @@ async def _copy_blob(
 async def _hash_blob(blobs: BlobStore, key: str) -> str:
     """A key that does not say its digest is read once more to learn it (rare: none today)."""
     digest = hashlib.sha256()
-    reader = await blobs.open(key)
-    try:
-        async for chunk in reader:
-            digest.update(chunk)
-    finally:
-        await reader.aclose()
+    async for chunk in stream_blob(blobs, key):
+        digest.update(chunk)
     return digest.hexdigest()

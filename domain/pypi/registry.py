@@ -80,6 +80,7 @@ from domain.pypi.simple import (
 )
 from domain.pypi.simple import render_project as _render_project
 from domain.shadowing import hosted_unless, shadowed
+from domain.streams import stream_blob
 from domain.uploads import StoredBlob, UploadSessions
 
 __all__ = [
@@ -779,7 +780,7 @@ class PypiRegistry:
                 data = await read_member(read, size, entries[0], limit=MAX_METADATA_BYTES)
         else:
             found = await read_tar_member(
-                _stream(self.blobs, key), wanted, MAX_METADATA_BYTES, max_total=_SDIST_INFLATED
+                stream_blob(self.blobs, key), wanted, MAX_METADATA_BYTES, max_total=_SDIST_INFLATED
             )
             data = None if found is None else found[1]
         if data is None:
@@ -955,15 +956,6 @@ def _check_core(data: bytes, dist: DistFilename, name: str) -> CoreMetadata:
             subject="filename",
         )
     return core
-
-
-async def _stream(blobs: BlobStore, key: str) -> AsyncIterator[bytes]:
-    reader = await blobs.open(key)
-    try:
-        async for chunk in reader:
-            yield chunk
-    finally:
-        await reader.aclose()
 
 
 def _sha256_of(data: bytes) -> Digest:
