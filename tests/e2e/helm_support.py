@@ -3,13 +3,12 @@ Helm SDK (helm-python-sdk, ``.ci/clients/helm.sh``) and uploads through the Char
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
-import tarfile
 from pathlib import Path
 
 import httpx
+
+from tests.archives import tgz
 
 __all__ = ["create_chart", "make_chart", "tgz", "upload"]
 
@@ -43,18 +42,6 @@ def make_chart(root: Path, name: str, version: str, *, extra: str = "") -> Path:
     path = packaged if packaged.is_absolute() else Path.cwd() / packaged
     assert path.exists(), packaged
     return path
-
-
-def tgz(files: dict[str, bytes]) -> bytes:
-    """A hand-made gzip tar (for archives Helm itself would refuse to build)."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    # mtime=0: the same files give the same bytes (and digest) in any second.
-    return gzip.compress(out.getvalue(), mtime=0)
 
 
 def upload(base: str, data: bytes, *, form: bool = False, **kwargs: object) -> httpx.Response:

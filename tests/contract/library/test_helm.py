@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import tarfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,24 +10,15 @@ import pytest
 
 from nora import Nora
 from nora.errors import Conflict, InvalidInput, NotFound
+from tests.archives import tgz
 
 pytestmark = pytest.mark.anyio
-
-
-def archive(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(out.getvalue(), mtime=0)
 
 
 def chart(name: str, version: str, extra: str = "") -> bytes:
     """A packaged chart as ``helm package`` lays it out."""
     chart_yaml = f"apiVersion: v2\nname: {name}\nversion: {version}\n{extra}".encode()
-    return archive(
+    return tgz(
         {
             f"{name}/Chart.yaml": chart_yaml,
             f"{name}/values.yaml": b"replicas: 1\n",
@@ -138,10 +126,10 @@ async def test_unknown_and_malformed_names_are_refused(nora: Nora) -> None:
     "data",
     [
         b"not a chart",
-        archive({"Chart.yaml": b"apiVersion: v2\nname: loose\nversion: 0.1.0\n"}),
-        archive({"bad/Chart.yaml": b"apiVersion: v2\nname: bad\nversion: latest\n"}),
-        archive({"other/Chart.yaml": b"apiVersion: v2\nname: bad\nversion: 0.1.0\n"}),
-        archive({"x/values.yaml": b"a: 1\n"}),
+        tgz({"Chart.yaml": b"apiVersion: v2\nname: loose\nversion: 0.1.0\n"}),
+        tgz({"bad/Chart.yaml": b"apiVersion: v2\nname: bad\nversion: latest\n"}),
+        tgz({"other/Chart.yaml": b"apiVersion: v2\nname: bad\nversion: 0.1.0\n"}),
+        tgz({"x/values.yaml": b"a: 1\n"}),
     ],
     ids=["not-gzip", "no-directory", "bad-version", "wrong-directory", "no-chart-yaml"],
 )

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import pytest
 from nora import Nora
 from nora.errors import DigestMismatch, InvalidInput, NotFound, TooLarge
 from nora.oci import REF_NAME, Platform
+from tests.archives import tgz
 
 pytestmark = pytest.mark.anyio
 
@@ -26,16 +24,6 @@ OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def layer(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(out.getvalue(), mtime=0)
 
 
 class Layout:
@@ -91,8 +79,8 @@ class Layout:
 
 def build(root: Path) -> Layout:
     layout = Layout(root)
-    v1 = layout.image("v1", "amd64", [layer({"one": b"one\n"}), layer({"two": b"two" * 5000})])
-    arm = layout.image("arm", "arm64", [layer({"arm": b"arm\n"})])
+    v1 = layout.image("v1", "amd64", [tgz({"one": b"one\n"}), tgz({"two": b"two" * 5000})])
+    arm = layout.image("arm", "arm64", [tgz({"arm": b"arm\n"})])
     children = [
         {**v1, "platform": {"architecture": "amd64", "os": "linux"}},
         {**arm, "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
@@ -166,7 +154,7 @@ async def test_a_single_image_layout_takes_a_tag_and_untagged_entries_go_by_dige
     nora: Nora, tmp_path: Path
 ) -> None:
     layout = Layout(tmp_path / "one")
-    descriptor = layout.image("x", "amd64", [layer({"f": b"f"})])
+    descriptor = layout.image("x", "amd64", [tgz({"f": b"f"})])
     layout.entries.append(descriptor)  # no ref name
     layout.write_index()
     (untagged,) = await nora.oci.push_layout("solo", layout.root)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import io
-import tarfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -15,22 +12,15 @@ from adapters.clock import FixedClock
 from adapters.metadata.memory import MemoryMetadataStore
 from domain.helm.registry import HelmRegistry, new_helm_index
 from domain.uploads import UploadSessions
+from tests.archives import tgz
 
 
 def chart_yaml(name: str = "demo", version: str = "0.1.0", extra: str = "") -> bytes:
     return f"apiVersion: v2\nname: {name}\nversion: {version}\n{extra}".encode()
 
 
-def archive(files: dict[str, bytes]) -> bytes:
-    """A gzip tar holding ``files`` (path -> bytes)."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for path, data in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    # mtime=0: the same files give the same bytes (and digest) in any second.
-    return gzip.compress(out.getvalue(), mtime=0)
+archive = tgz
+"""A gzip tar holding ``files`` (path -> bytes)."""
 
 
 def chart(name: str = "demo", version: str = "0.1.0", extra: str = "") -> bytes:
